@@ -1,1 +1,39 @@
-//! test-support
+//! Real NATS and Postgres for tests, and the few helpers that make such tests
+//! short and free of sleeps. Nothing here is a mock.
+//!
+//! # Layout
+//!
+//! - [`nats`](TestNats): a private nats-server (JetStream on) per test, with
+//!   its own port and store directory, so tests never see each other's
+//!   streams and fault tests can kill or restart their broker
+//!   ([`TestNats::server`]) without disturbing anyone.
+//! - [`db`](test_db): a fresh database per test, dropped afterwards, on the
+//!   test Postgres server: `ILEAPS_TEST_DATABASE_URL` if set, else the
+//!   machine's server at 127.0.0.1:5432 if it answers, else a private cluster
+//!   per test process (slower: `initdb` takes a second or two).
+//! - [`wait`](eventually): the only sanctioned way to wait: poll a condition
+//!   with a deadline, and fail naming what was awaited.
+//! - [`stream`](StreamReader): read a JetStream stream from its start, to
+//!   assert on what services published ("exactly one" included).
+//! - [`headers`](city_headers): the CloudEvents headers a partner city sends.
+//! - `paths`: where test data lives (`<workspace>/target/test-infra/`).
+//!
+//! Tests run in parallel (`cargo nextest` runs each in its own process), so
+//! everything a test touches is its own: port, store, database.
+//!
+//! [`local_infra`] is re-exported, for tests that need a server of their own.
+
+mod db;
+mod headers;
+mod nats;
+mod paths;
+mod stream;
+mod wait;
+
+pub use db::{TestDb, test_db, test_db_on};
+pub use headers::city_headers;
+pub use local_infra;
+pub use nats::TestNats;
+pub use paths::{test_infra_dir, workspace_root};
+pub use stream::StreamReader;
+pub use wait::eventually;

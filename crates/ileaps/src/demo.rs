@@ -1,0 +1,196 @@
+//! `ileaps demo`: the services, the seed's cities, and a week of enquiries
+//! from them, good and bad, shown as they are handled.
+
+use crate::events;
+use crate::feed::{FeedItem, scenario};
+use crate::services::{all, settings_with_infra};
+use anyhow::{Context, Result};
+use async_nats::HeaderMap;
+use contract::{CityCode, Service, envelope, subjects};
+use futures::StreamExt;
+use messaging::admin;
+use serde_json::Value;
+use service_kit::app::App;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+const SEED_CITIES: &str = "deploy/seed/cities.yaml";
+
+/// What happened to one message of the feed.
+#[derive(Debug, Default, Clone)]
+struct Outcome {
+    what: String,
+    detail: String,
+}
+
+pub async fn run(keep_running: bool) -> Result<()> {
+    let telemetry = telemetry::init_for_humans("ileaps-demo")?;
+    let (settings, infra) = settings_with_infra().await?;
+    let shutdown = service_kit::shutdown_on_signals();
+    let app = App::start(settings, all(), shutdown.clone()).await?;
+    let runtime = app.runtime().clone();
+    println!(
+        "\n== ileaps demo ==  services: intake  ·  health: http://{}/readyz\n",
+        app.http_addr()
+    );
+
+    let result = play(&runtime.nats, &runtime.js).await;
+    if let Err(error) = &result {
+        eprintln!("demo failed: {error:#}");
+    }
+    if keep_running && result.is_ok() {
+        println!("\nservices keep running; try `ileaps tail` in another terminal. Ctrl-C to stop.");
+        shutdown.cancelled().await;
+    } else {
+        shutdown.cancel();
+    }
+    app.wait().await?;
+    infra.shutdown().await;
+    telemetry.shutdown();
+    result
+}
+
+fn seed_file() -> PathBuf {
+    let in_checkout = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(SEED_CITIES);
+    if in_checkout.is_file() {
+        in_checkout
+    } else {
+        PathBuf::from(SEED_CITIES)
+    }
+}
+
+async fn play(client: &async_nats::Client, js: &async_nats::jetstream::Context) -> Result<()> {
+    let cities = crate::operator::read_city_file(&seed_file())?;
+    let imported = admin::request(
+        client,
+        Service::Intake,
+        "cities.import",
+        &cities,
+        Duration::from_secs(10),
+    )
+    .await
+    .context("registering the seed's cities")?;
+    println!("registered the seed's cities: {imported}\n");
+
+    let mut outcomes_stream = events::reader(js, "ileaps.events.enquiry.>", false).await?;
+    let now = chrono::Utc::now();
+    let items = scenario(now.date_naive(), &now.format("%H%M%S").to_string());
+    let mut by_inbound: HashMap<String, usize> = HashMap::new();
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; items.len()];
+    for (index, item) in items.iter().enumerate() {
+        let id = publish(js, item).await?;
+        println!("→ {:<12} {}", item.city, item.label);
+        by_inbound.insert(id, index);
+    }
+    // A resubmission of an accepted enquiry is a no-op: no outcome to wait for.
+    let expected = items.iter().filter(|i| !i.label.contains("no-op")).count();
+    println!("\nwhat the programme said:");
+    let mut seen = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while seen < expected {
+        let Ok(Some(message)) = tokio::time::timeout_at(deadline, outcomes_stream.next()).await
+        else {
+            println!("  (stopped waiting: {seen} of {expected} outcomes arrived within 30 s)");
+            break;
+        };
+        let message = message?;
+        let body: Value = serde_json::from_slice(&message.payload).unwrap_or_default();
+        println!("  {}", events::describe(&message));
+        let index = body["inboundId"]
+            .as_str()
+            .and_then(|id| by_inbound.get(id).copied())
+            .or_else(|| {
+                // A withdrawal's event names the enquiry, not the message.
+                items
+                    .iter()
+                    .position(|i| i.label.contains("withdraws") && body["city"] == i.city)
+            });
+        if let Some(index) = index {
+            let ce_type = envelope::header(message.headers.as_ref(), envelope::TYPE).unwrap_or("");
+            outcomes[index] = Some(Outcome {
+                what: ce_type
+                    .trim_start_matches("ileaps.enquiry.")
+                    .trim_end_matches(".v1")
+                    .to_owned(),
+                detail: events::summary(&body),
+            });
+            seen += 1;
+        }
+    }
+    summary(&items, &outcomes);
+    Ok(())
+}
+
+async fn publish(js: &async_nats::jetstream::Context, item: &FeedItem) -> Result<String> {
+    let city = CityCode::parse(item.city)?;
+    let (id, mut headers) = crate::submit::city_headers(&city, item.ce_type.unwrap_or(""));
+    if item.ce_type.is_none() {
+        let mut without = HeaderMap::new();
+        for (name, values) in headers.iter() {
+            if !name.to_string().eq_ignore_ascii_case(envelope::TYPE) {
+                for value in values {
+                    without.append(name.to_string().as_str(), value.as_str());
+                }
+            }
+        }
+        headers = without;
+    }
+    js.publish_with_headers(
+        subjects::inbound_enquiry(&city),
+        headers,
+        item.body.clone().into(),
+    )
+    .await?
+    .await
+    .context("JetStream did not acknowledge a feed message")?;
+    Ok(id)
+}
+
+fn summary(items: &[FeedItem], outcomes: &[Option<Outcome>]) {
+    println!("\n== summary ==");
+    let mut accepted = 0;
+    let mut rejected = 0;
+    let mut as_expected = 0;
+    for (item, outcome) in items.iter().zip(outcomes) {
+        let (what, detail) = match outcome {
+            Some(o) => (o.what.as_str(), o.detail.as_str()),
+            None if item.label.contains("no-op") => ("no-op", "already received"),
+            None => ("(none yet)", ""),
+        };
+        match what {
+            "received" | "withdrawn" => accepted += 1,
+            "rejected" => rejected += 1,
+            _ => {}
+        }
+        let fits = match what {
+            "received" | "withdrawn" | "no-op" => item.expect_accepted,
+            "rejected" => !item.expect_accepted,
+            _ => false,
+        };
+        if fits {
+            as_expected += 1;
+        }
+        println!(
+            "  {:<11} {:<11} {:<58} {}",
+            item.city,
+            what,
+            item.label,
+            reason_codes(detail)
+        );
+    }
+    println!(
+        "\n{} messages: {accepted} accepted, {rejected} rejected with reasons, {as_expected} as expected.",
+        items.len()
+    );
+    println!("Scheduling, assignment and notifications join this demo as they land.");
+}
+
+fn reason_codes(detail: &str) -> &str {
+    detail
+        .split_whitespace()
+        .find(|part| part.starts_with("reasons="))
+        .map_or("", |p| p.trim_start_matches("reasons="))
+}

@@ -1,0 +1,58 @@
+//! `ileaps run`: every service in one process, the same code the per-service
+//! binaries run, with zero set-up when no NATS or Postgres answers.
+
+use anyhow::{Context, Result};
+use secrecy::ExposeSecret;
+use service_kit::app::{App, ServiceDef};
+use std::path::PathBuf;
+
+/// Every service that exists, in the order they start.
+pub fn all() -> Vec<ServiceDef> {
+    vec![ServiceDef {
+        service: contract::Service::Intake,
+        migrations: &intake::MIGRATIONS,
+        start: intake::start,
+    }]
+}
+
+/// Where private NATS and Postgres keep their data: under `target/` of the
+/// workspace when run from a checkout, else under the working directory.
+pub fn data_root() -> PathBuf {
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target");
+    if workspace.is_dir() {
+        workspace.join("ileaps-local")
+    } else {
+        PathBuf::from(".ileaps")
+    }
+}
+
+/// Settings from the environment, with NATS and Postgres made to answer:
+/// private servers are started for whichever does not.
+pub async fn settings_with_infra() -> Result<(service_kit::Settings, local_infra::LocalInfra)> {
+    let mut settings = service_kit::Settings::from_env()?;
+    let infra = local_infra::LocalInfra::ensure(
+        &settings.nats_url,
+        settings.database_url.expose_secret(),
+        &data_root(),
+    )
+    .await
+    .context("setting up NATS and Postgres")?;
+    settings.nats_url = infra.nats_url.clone();
+    settings.database_url = infra.database_url.clone().into();
+    Ok((settings, infra))
+}
+
+pub async fn run() -> Result<()> {
+    let telemetry = telemetry::init("ileaps")?;
+    let (settings, infra) = settings_with_infra().await?;
+    let shutdown = service_kit::shutdown_on_signals();
+    let app = App::start(settings, all(), shutdown.clone()).await?;
+    println!(
+        "ileaps is running: http://{}/readyz  (Ctrl-C to stop)",
+        app.http_addr()
+    );
+    let result = app.wait().await;
+    infra.shutdown().await;
+    telemetry.shutdown();
+    result
+}

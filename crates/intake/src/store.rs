@@ -1,0 +1,192 @@
+//! All of intake's SQL. Every function takes the caller's connection or
+//! transaction, so handlers decide what commits together.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// A registered city, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CityRecord {
+    pub code: String,
+    pub name: String,
+    pub country: String,
+    pub time_zone: String,
+    pub beneficiary: bool,
+    #[serde(default)]
+    pub host: bool,
+    #[serde(default)]
+    pub languages: Vec<String>,
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
+}
+
+pub async fn load_cities(conn: &mut PgConnection) -> Result<Vec<CityRecord>, sqlx::Error> {
+    sqlx::query_as!(
+        CityRecord,
+        r#"SELECT code, name, country, time_zone, beneficiary, host, languages,
+                  contact_name, contact_email
+           FROM intake.cities ORDER BY code"#
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Registers a city or updates it; returns true when it was new.
+pub async fn upsert_city(conn: &mut PgConnection, city: &CityRecord) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query_scalar!(
+        r#"INSERT INTO intake.cities
+               (code, name, country, time_zone, beneficiary, host, languages, contact_name, contact_email)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           ON CONFLICT (code) DO UPDATE SET
+               name = EXCLUDED.name, country = EXCLUDED.country, time_zone = EXCLUDED.time_zone,
+               beneficiary = EXCLUDED.beneficiary, host = EXCLUDED.host, languages = EXCLUDED.languages,
+               contact_name = EXCLUDED.contact_name, contact_email = EXCLUDED.contact_email,
+               updated_at = now()
+           RETURNING (xmax = 0) AS "inserted!""#,
+        city.code,
+        city.name,
+        city.country,
+        city.time_zone,
+        city.beneficiary,
+        city.host,
+        &city.languages,
+        city.contact_name,
+        city.contact_email,
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(inserted)
+}
+
+/// An enquiry to record.
+#[derive(Debug)]
+pub struct NewEnquiry<'a> {
+    pub id: Uuid,
+    pub city: &'a str,
+    pub reference: &'a str,
+    pub fingerprint: &'a str,
+    pub submission: serde_json::Value,
+    pub priority: bool,
+    pub inbound_id: &'a str,
+    pub received_at: DateTime<Utc>,
+}
+
+/// Records an enquiry unless its `(city, reference)` exists; true when recorded.
+pub async fn insert_enquiry(
+    conn: &mut PgConnection,
+    enquiry: &NewEnquiry<'_>,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query!(
+        r#"INSERT INTO intake.enquiries
+               (id, city, reference, fingerprint, submission, priority, inbound_id, received_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (city, reference) DO NOTHING"#,
+        enquiry.id,
+        enquiry.city,
+        enquiry.reference,
+        enquiry.fingerprint,
+        enquiry.submission,
+        enquiry.priority,
+        enquiry.inbound_id,
+        enquiry.received_at,
+    )
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// What the status query and the natural-key checks need of an enquiry.
+#[derive(Debug, Clone)]
+pub struct EnquiryState {
+    pub id: Uuid,
+    pub fingerprint: String,
+    pub status: String,
+    pub status_detail: Option<String>,
+    pub workshop_id: Option<String>,
+}
+
+pub async fn find_enquiry(
+    conn: &mut PgConnection,
+    city: &str,
+    reference: &str,
+) -> Result<Option<EnquiryState>, sqlx::Error> {
+    sqlx::query_as!(
+        EnquiryState,
+        r#"SELECT id, fingerprint, status, status_detail, workshop_id
+           FROM intake.enquiries WHERE city = $1 AND reference = $2"#,
+        city,
+        reference
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Marks an enquiry withdrawn; false when it already was.
+pub async fn mark_withdrawn(
+    conn: &mut PgConnection,
+    id: Uuid,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query!(
+        r#"UPDATE intake.enquiries
+           SET status = 'WITHDRAWN', withdrawn_at = $2, status_detail = NULLIF($3, '')
+           WHERE id = $1 AND status <> 'WITHDRAWN'"#,
+        id,
+        at,
+        reason
+    )
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// A rejection to record.
+#[derive(Debug)]
+pub struct NewRejection<'a> {
+    pub id: Uuid,
+    pub city: Option<&'a str>,
+    pub reference: Option<&'a str>,
+    pub inbound_id: Option<&'a str>,
+    pub reasons: serde_json::Value,
+    pub rejected_at: DateTime<Utc>,
+}
+
+pub async fn insert_rejection(
+    conn: &mut PgConnection,
+    rejection: &NewRejection<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"INSERT INTO intake.rejections (id, city, reference, inbound_id, reasons, rejected_at)
+           VALUES ($1, $2, $3, $4, $5, $6)"#,
+        rejection.id,
+        rejection.city,
+        rejection.reference,
+        rejection.inbound_id,
+        rejection.reasons,
+        rejection.rejected_at,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The latest rejection of a city's reference: its id and reasons.
+pub async fn latest_rejection(
+    conn: &mut PgConnection,
+    city: &str,
+    reference: &str,
+) -> Result<Option<(Uuid, serde_json::Value)>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"SELECT id, reasons FROM intake.rejections
+           WHERE city = $1 AND reference = $2
+           ORDER BY rejected_at DESC LIMIT 1"#,
+        city,
+        reference
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| (r.id, r.reasons)))
+}

@@ -1,0 +1,430 @@
+//! The transactional outbox and its relay.
+//!
+//! A handler writes the events it emits into `<schema>.outbox` in the same
+//! transaction as its state change ([`Outbox::enqueue`]); nothing is published
+//! from inside a transaction. The [`Relay`] publishes pending rows to JetStream
+//! with `Nats-Msg-Id = ce-id`, in windows of outstanding acks, and marks them
+//! published. It is woken right after a commit ([`Outbox::wake_relay`]) and
+//! polls as a fallback; rows are claimed with `FOR UPDATE SKIP LOCKED` so
+//! several replicas can relay one schema.
+//!
+//! If a relay dies after publishing but before marking, the next relay
+//! publishes the rows again with the same `Nats-Msg-Id`: JetStream drops them
+//! inside its duplicate window, and consumers' inboxes drop them after it.
+
+use crate::headers;
+use crate::schema::Schema;
+use async_nats::jetstream;
+use chrono::{DateTime, Utc};
+use contract::{CloudEvent, Envelope, Service};
+use futures::future::join_all;
+use sqlx::{PgConnection, PgPool, Row};
+use std::sync::Arc;
+use std::time::Duration;
+use telemetry::Metrics;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, debug, info_span, warn};
+
+/// One event to publish: its envelope, its NATS subject and its JSON body.
+#[derive(Debug, Clone)]
+pub struct OutgoingMessage {
+    pub envelope: Envelope,
+    pub subject: String,
+    pub body: Vec<u8>,
+}
+
+impl OutgoingMessage {
+    /// An event of the contract from `service`, about `about` (the `ce-subject`:
+    /// an enquiry, workshop or notification id).
+    pub fn event<E: CloudEvent>(
+        service: Service,
+        subject: impl Into<String>,
+        about: impl Into<String>,
+        body: &E,
+    ) -> Self {
+        Self {
+            envelope: Envelope::new(service, E::TYPE, about),
+            subject: subject.into(),
+            body: body.to_json(),
+        }
+    }
+}
+
+/// A handle on one schema's outbox: cheap to clone, shared by the handlers
+/// that write and the relay that publishes.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    schema: Schema,
+    sql: Arc<OutboxSql>,
+    wake: Arc<Notify>,
+}
+
+/// Statements built once per schema (table names cannot be bind parameters).
+#[derive(Debug)]
+struct OutboxSql {
+    insert: String,
+    claim: String,
+    mark: String,
+    backlog: String,
+    prune_outbox: String,
+    prune_inbox: String,
+    since: String,
+}
+
+impl Outbox {
+    pub fn new(schema: Schema) -> Self {
+        let outbox = schema.table("outbox");
+        let inbox = schema.table("inbox");
+        let sql = OutboxSql {
+            insert: format!(
+                "INSERT INTO {outbox} (id, subject, headers, body) \
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::jsonb[], $4::bytea[])"
+            ),
+            claim: format!(
+                "SELECT seq, id, subject, headers, body FROM {outbox} \
+                 WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED"
+            ),
+            mark: format!("UPDATE {outbox} SET published_at = now() WHERE seq = ANY($1)"),
+            backlog: format!(
+                "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at))::float8, 0) \
+                 FROM {outbox} WHERE published_at IS NULL"
+            ),
+            prune_outbox: format!("DELETE FROM {outbox} WHERE published_at < now() - $1::interval"),
+            prune_inbox: format!("DELETE FROM {inbox} WHERE processed_at < now() - $1::interval"),
+            since: format!(
+                "SELECT seq, id, subject, headers, body FROM {outbox} \
+                 WHERE created_at >= $1 AND seq > $2 ORDER BY seq LIMIT $3"
+            ),
+        };
+        Self {
+            schema,
+            sql: Arc::new(sql),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// Writes one event in the caller's transaction.
+    pub async fn enqueue(
+        &self,
+        conn: &mut PgConnection,
+        message: OutgoingMessage,
+    ) -> Result<(), sqlx::Error> {
+        self.enqueue_all(conn, vec![message]).await
+    }
+
+    /// Writes events in the caller's transaction, in one statement.
+    ///
+    /// The trace context is captured here, when the row is written, so the
+    /// event continues the trace of the work that caused it.
+    pub async fn enqueue_all(
+        &self,
+        conn: &mut PgConnection,
+        messages: Vec<OutgoingMessage>,
+    ) -> Result<(), sqlx::Error> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let trace = telemetry::current_traceparent();
+        let mut ids = Vec::with_capacity(messages.len());
+        let mut subjects = Vec::with_capacity(messages.len());
+        let mut header_json = Vec::with_capacity(messages.len());
+        let mut bodies = Vec::with_capacity(messages.len());
+        for mut message in messages {
+            if message.envelope.traceparent.is_none()
+                && let Some((parent, state)) = &trace
+            {
+                message.envelope.traceparent = Some(parent.clone());
+                message.envelope.tracestate.clone_from(state);
+            }
+            ids.push(message.envelope.id.clone());
+            subjects.push(message.subject);
+            header_json.push(headers::to_json(&message.envelope.to_headers()));
+            bodies.push(message.body);
+        }
+        sqlx::query(&self.sql.insert)
+            .bind(ids)
+            .bind(subjects)
+            .bind(header_json)
+            .bind(bodies)
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Tells the relay there is work; call it after the transaction commits.
+    pub fn wake_relay(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// How the relay works; the defaults suit one small server.
+#[derive(Debug, Clone)]
+pub struct RelaySettings {
+    /// Rows claimed per transaction, and so acks outstanding at once.
+    pub window: i64,
+    /// How often to look for work when nobody wakes the relay.
+    pub poll_interval: Duration,
+    /// How long published rows are kept for `outbox replay`.
+    pub retention: Duration,
+    /// How long inbox rows are kept (longer than any stream redelivers).
+    pub inbox_retention: Duration,
+}
+
+impl Default for RelaySettings {
+    fn default() -> Self {
+        Self {
+            window: 256,
+            poll_interval: Duration::from_millis(500),
+            retention: Duration::from_secs(7 * 24 * 3600),
+            inbox_retention: Duration::from_secs(31 * 24 * 3600),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error("outbox query failed")]
+    Database(#[from] sqlx::Error),
+    #[error("{failed} of {attempted} outbox messages were not acknowledged by JetStream")]
+    Publish {
+        attempted: usize,
+        failed: usize,
+        #[source]
+        first: async_nats::Error,
+    },
+}
+
+/// Publishes one schema's outbox to JetStream.
+#[derive(Debug, Clone)]
+pub struct Relay {
+    outbox: Outbox,
+    service: Service,
+    pool: PgPool,
+    js: jetstream::Context,
+    settings: RelaySettings,
+    metrics: Arc<Metrics>,
+}
+
+struct ClaimedRow {
+    seq: i64,
+    id: String,
+    subject: String,
+    headers: serde_json::Value,
+    body: Vec<u8>,
+}
+
+impl Relay {
+    pub fn new(
+        outbox: Outbox,
+        service: Service,
+        pool: PgPool,
+        js: jetstream::Context,
+        settings: RelaySettings,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            outbox,
+            service,
+            pool,
+            js,
+            settings,
+            metrics,
+        }
+    }
+
+    /// Relays until `shutdown`, then flushes what is pending once more and
+    /// returns. Errors (NATS or Postgres away) are logged and retried with
+    /// backoff; rows stay in the outbox until they are published.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut backoff = Duration::from_millis(100);
+        let mut last_prune = tokio::time::Instant::now();
+        loop {
+            match self.publish_pending().await {
+                Ok(_) => backoff = Duration::from_millis(100),
+                Err(error) => {
+                    warn!(service = %self.service, error = %error, source = ?std::error::Error::source(&error), "outbox relay failed; retrying");
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        () = shutdown.cancelled() => break,
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    continue;
+                }
+            }
+            if last_prune.elapsed() > Duration::from_secs(60) {
+                last_prune = tokio::time::Instant::now();
+                if let Err(error) = self.prune().await {
+                    warn!(service = %self.service, %error, "pruning the outbox failed");
+                }
+            }
+            tokio::select! {
+                () = self.outbox.wake.notified() => {}
+                () = tokio::time::sleep(self.settings.poll_interval) => {}
+                () = shutdown.cancelled() => break,
+            }
+        }
+        if let Err(error) = self.publish_pending().await {
+            warn!(service = %self.service, %error, "final outbox flush failed; rows stay for the next start");
+        }
+    }
+
+    /// Publishes every pending row, window by window, until none is left.
+    /// Returns how many were published. Tests call it as a step function.
+    pub async fn publish_pending(&self) -> Result<usize, RelayError> {
+        let mut total = 0;
+        loop {
+            let published = self.publish_window().await?;
+            total += published;
+            if published < usize::try_from(self.settings.window).unwrap_or(usize::MAX) {
+                self.report_backlog().await;
+                return Ok(total);
+            }
+        }
+    }
+
+    async fn publish_window(&self) -> Result<usize, RelayError> {
+        let mut tx = self.pool.begin().await?;
+        let rows: Vec<ClaimedRow> = sqlx::query(&self.outbox.sql.claim)
+            .bind(self.settings.window)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|row| ClaimedRow {
+                seq: row.get(0),
+                id: row.get(1),
+                subject: row.get(2),
+                headers: row.get(3),
+                body: row.get(4),
+            })
+            .collect();
+        if rows.is_empty() {
+            tx.commit().await?;
+            return Ok(0);
+        }
+        let span = info_span!("outbox.relay", service = %self.service, rows = rows.len());
+        let (published, failures) = self.publish_rows(&rows).instrument(span).await;
+        if !published.is_empty() {
+            sqlx::query(&self.outbox.sql.mark)
+                .bind(&published)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.metrics
+            .record_relayed(self.service.name(), published.len() as u64);
+        match failures.into_iter().next() {
+            None => Ok(published.len()),
+            Some(first) => Err(RelayError::Publish {
+                attempted: rows.len(),
+                failed: rows.len() - published.len(),
+                first,
+            }),
+        }
+    }
+
+    /// Sends every row before awaiting any ack: one window of outstanding
+    /// acks instead of a round trip per message.
+    async fn publish_rows(&self, rows: &[ClaimedRow]) -> (Vec<i64>, Vec<async_nats::Error>) {
+        let mut pending = Vec::with_capacity(rows.len());
+        let mut failures = Vec::new();
+        for row in rows {
+            let headers = headers::from_json(&row.headers);
+            match self
+                .js
+                .publish_with_headers(row.subject.clone(), headers, row.body.clone().into())
+                .await
+            {
+                Ok(ack) => pending.push((row.seq, &row.id, ack)),
+                Err(error) => failures.push(error.into()),
+            }
+        }
+        let mut published = Vec::with_capacity(pending.len());
+        let (seqs, acks): (Vec<_>, Vec<_>) = pending
+            .into_iter()
+            .map(|(seq, id, ack)| ((seq, id), ack))
+            .unzip();
+        for ((seq, id), result) in seqs
+            .into_iter()
+            .zip(join_all(acks.into_iter().map(std::future::IntoFuture::into_future)).await)
+        {
+            match result {
+                Ok(ack) => {
+                    if ack.duplicate {
+                        debug!(ce_id = %id, "JetStream already had this message");
+                    }
+                    published.push(seq);
+                }
+                Err(error) => failures.push(error.into()),
+            }
+        }
+        (published, failures)
+    }
+
+    async fn report_backlog(&self) {
+        if let Ok(row) = sqlx::query(&self.outbox.sql.backlog)
+            .fetch_one(&self.pool)
+            .await
+        {
+            let rows: i64 = row.get(0);
+            let age: f64 = row.get(1);
+            self.metrics
+                .set_outbox_backlog(self.service.name(), rows, age);
+        }
+    }
+
+    async fn prune(&self) -> Result<(), sqlx::Error> {
+        let interval = |d: Duration| format!("{} seconds", d.as_secs());
+        sqlx::query(&self.outbox.sql.prune_outbox)
+            .bind(interval(self.settings.retention))
+            .execute(&self.pool)
+            .await?;
+        sqlx::query(&self.outbox.sql.prune_inbox)
+            .bind(interval(self.settings.inbox_retention))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Publishes again every row written since `since`, published or not,
+    /// with its original `Nats-Msg-Id`: for a broker that lost acknowledged
+    /// messages. Consumers' inboxes drop what they had already seen.
+    pub async fn replay_since(&self, since: DateTime<Utc>) -> Result<usize, RelayError> {
+        let mut after = 0_i64;
+        let mut total = 0;
+        loop {
+            let rows: Vec<ClaimedRow> = sqlx::query(&self.outbox.sql.since)
+                .bind(since)
+                .bind(after)
+                .bind(self.settings.window)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(|row| ClaimedRow {
+                    seq: row.get(0),
+                    id: row.get(1),
+                    subject: row.get(2),
+                    headers: row.get(3),
+                    body: row.get(4),
+                })
+                .collect();
+            let Some(last) = rows.last() else {
+                return Ok(total);
+            };
+            after = last.seq;
+            let (published, failures) = self.publish_rows(&rows).await;
+            total += published.len();
+            if let Some(first) = failures.into_iter().next() {
+                return Err(RelayError::Publish {
+                    attempted: rows.len(),
+                    failed: rows.len() - published.len(),
+                    first,
+                });
+            }
+        }
+    }
+}
