@@ -5,6 +5,7 @@
 //! (`admin`, `dlq`, `outbox`), cities (`submit`) and integrators (`tail`).
 
 mod demo;
+mod dev;
 mod events;
 mod feed;
 mod operator;
@@ -65,6 +66,11 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         wait: u64,
     },
+    /// For developers of ileaps.
+    Dev {
+        #[command(subcommand)]
+        command: DevCommand,
+    },
     /// Follow the programme's events, readable.
     Tail {
         /// A subject filter.
@@ -73,6 +79,16 @@ enum Command {
         /// Start from the beginning of the stream instead of now.
         #[arg(long)]
         from_start: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DevCommand {
+    /// Run the whole test suite, after checking or starting what it needs
+    /// (nats-server, Postgres). Extra arguments go to the test runner.
+    Test {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
 }
 
@@ -94,6 +110,9 @@ async fn main() -> Result<()> {
             let js = operator::connect().await?.1;
             submit::run(&js, &city, &file, withdraw, Duration::from_secs(wait)).await
         }
+        Command::Dev {
+            command: DevCommand::Test { args },
+        } => dev::test(args).await,
         Command::Tail {
             subject,
             from_start,

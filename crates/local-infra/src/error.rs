@@ -83,10 +83,11 @@ pub enum InfraError {
     DataDirNotEmpty { dir: PathBuf },
 
     /// `initdb` failed.
-    #[error("initdb failed for {dir} ({status}):\n{output}")]
+    #[error("initdb failed for {dir} ({outcome}):\n{output}")]
     InitdbFailed {
         dir: PathBuf,
-        status: ExitStatus,
+        /// Its exit status, or that it took too long.
+        outcome: String,
         output: String,
     },
 

@@ -52,6 +52,8 @@ pub struct NatsServer {
     process: Option<Supervised>,
     /// Remove the store directory when dropped or when this process dies.
     disposable: bool,
+    /// Declared after `process`, so it is dropped (killed) after our own clean-up.
+    watchdog: Option<Watchdog>,
 }
 
 impl NatsServer {
@@ -79,7 +81,10 @@ impl NatsServer {
             binary,
             process: None,
             disposable,
+            watchdog: None,
         };
+        let remove = disposable.then_some(server.opts.store_dir.as_path());
+        server.watchdog = Watchdog::spawn("KILL", remove);
         server.spawn_and_wait().await?;
         Ok(server)
     }
@@ -122,7 +127,6 @@ impl NatsServer {
         let Some(mut process) = self.process.take() else {
             return;
         };
-        process.disarm();
         if process.exited().is_some() {
             return;
         }
@@ -180,8 +184,7 @@ impl NatsServer {
             source,
         })?;
         let pid = child.id();
-        let watchdog = Watchdog::spawn("KILL", pid, self.disposable.then_some(store.as_path()));
-        let mut process = Supervised::new(child, watchdog);
+        let mut process = Supervised::new(child, self.watchdog.as_ref());
 
         let started = tokio::time::Instant::now();
         loop {

@@ -53,6 +53,8 @@ pub struct PostgresServer {
     process: Option<Supervised>,
     /// Remove the data directory when dropped or when this process dies.
     disposable: bool,
+    /// Declared after `process`, so it is dropped (killed) after our own clean-up.
+    watchdog: Option<Watchdog>,
 }
 
 impl PostgresServer {
@@ -85,7 +87,11 @@ impl PostgresServer {
             run_as,
             process: None,
             disposable,
+            watchdog: None,
         };
+        // SIGQUIT is PostgreSQL's immediate shutdown.
+        let remove = disposable.then_some(server.data_dir.as_path());
+        server.watchdog = Watchdog::spawn("QUIT", remove);
         if !server.data_dir.join("PG_VERSION").exists() {
             server.initdb().await?;
         }
@@ -117,17 +123,17 @@ impl PostgresServer {
         let Some(mut process) = self.process.take() else {
             return;
         };
-        process.disarm();
         if process.exited().is_some() {
             return;
         }
-        let timeout = STOP_DEADLINE.as_secs().to_string();
         let mut command = self.pg_command(&self.bins.pg_ctl);
         command
             .arg("stop")
             .arg("-D")
             .arg(&self.data_dir)
-            .args(["-m", "fast", "-w", "-t", &timeout])
+            // -W: signal and return; we wait for our own child below (pg_ctl's
+            // wait would count our not-yet-reaped child as still running).
+            .args(["-m", "fast", "-W"])
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         match tokio::process::Command::from(command).output().await {
@@ -151,33 +157,52 @@ impl PostgresServer {
         self.spawn_and_wait().await
     }
 
+    /// Runs `initdb` as a guarded child: if we die meanwhile, the watchdog
+    /// stops it (initdb then cleans up after itself) before removing a
+    /// disposable directory, which initdb would otherwise fill again.
     async fn initdb(&self) -> Result<(), InfraError> {
+        let (mut reader, writer) = std::io::pipe()
+            .map_err(|source| InfraError::io("create a pipe for initdb's output", source))?;
+        let writer_too = writer
+            .try_clone()
+            .map_err(|source| InfraError::io("create a pipe for initdb's output", source))?;
         let mut command = self.pg_command(&self.bins.initdb);
         command
             .arg("-D")
             .arg(&self.data_dir)
             .args(["-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--locale=C"])
-            .arg("--no-sync");
-        let output = tokio::process::Command::from(command)
+            .arg("--no-sync")
             .stdin(Stdio::null())
-            .output()
-            .await
-            .map_err(|source| InfraError::Spawn {
-                program: self.bins.initdb.clone(),
-                source,
-            })?;
-        if output.status.success() {
-            return Ok(());
+            .stdout(writer)
+            .stderr(writer_too);
+        let child = command.spawn().map_err(|source| InfraError::Spawn {
+            program: self.bins.initdb.clone(),
+            source,
+        })?;
+        // Our copies of the pipe's write end must go, or reading never ends.
+        drop(command);
+        let mut initdb = Supervised::new(child, self.watchdog.as_ref());
+        let finished = initdb.wait_exit(START_DEADLINE).await;
+        let status = initdb.exited_status();
+        drop(initdb); // kills it if still running
+        let mut output = String::new();
+        if finished {
+            use std::io::Read;
+            let _ = reader.read_to_string(&mut output);
         }
-        Err(InfraError::InitdbFailed {
-            dir: self.data_dir.clone(),
-            status: output.status,
-            output: format!(
-                "{}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            ),
-        })
+        match status {
+            Some(status) if status.success() => Ok(()),
+            Some(status) => Err(InfraError::InitdbFailed {
+                dir: self.data_dir.clone(),
+                outcome: status.to_string(),
+                output,
+            }),
+            None => Err(InfraError::InitdbFailed {
+                dir: self.data_dir.clone(),
+                outcome: format!("did not finish within {START_DEADLINE:?}"),
+                output,
+            }),
+        }
     }
 
     async fn spawn_and_wait(&mut self) -> Result<(), InfraError> {
@@ -233,10 +258,7 @@ impl PostgresServer {
             program: self.bins.postgres.clone(),
             source,
         })?;
-        let remove = self.disposable.then_some(self.data_dir.as_path());
-        // SIGQUIT is PostgreSQL's immediate shutdown.
-        let watchdog = Watchdog::spawn("QUIT", child.id(), remove);
-        let mut process = Supervised::new(child, watchdog);
+        let mut process = Supervised::new(child, self.watchdog.as_ref());
 
         let url = format!("postgres://{SUPERUSER}@127.0.0.1:{port}/postgres");
         let started = tokio::time::Instant::now();
@@ -283,18 +305,18 @@ impl PostgresServer {
 impl Drop for PostgresServer {
     fn drop(&mut self) {
         if let Some(mut process) = self.process.take() {
-            process.disarm();
             if process.exited().is_none() {
                 let mut command = self.pg_command(&self.bins.pg_ctl);
                 let _ = command
                     .arg("stop")
                     .arg("-D")
                     .arg(&self.data_dir)
-                    .args(["-m", "immediate", "-w", "-t", "30"])
+                    .args(["-m", "immediate", "-W"])
                     .stdin(Stdio::null())
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
                     .status();
+                process.wait_exit_blocking(STOP_DEADLINE);
             }
             // Kills only if pg_ctl could not stop it; reaps in any case.
             process.kill_now();

