@@ -128,6 +128,21 @@ impl Envelope {
         }
     }
 
+    /// A new message from a partner city (`ce-source: /cities/<city>`), as a
+    /// city's client sends it: a UUIDv7 id and the current time.
+    pub fn from_city(city: &crate::CityCode, event_type: &str) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            source: format!("/cities/{city}"),
+            event_type: event_type.to_owned(),
+            time: Utc::now(),
+            subject: None,
+            content_type: APPLICATION_JSON.to_owned(),
+            traceparent: None,
+            tracestate: None,
+        }
+    }
+
     /// The headers of this envelope, with `Nats-Msg-Id = ce-id`.
     pub fn to_headers(&self) -> HeaderMap {
         let mut headers = HeaderMap::new();

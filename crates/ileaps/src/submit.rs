@@ -5,30 +5,15 @@ use crate::events;
 use anyhow::{Context, Result, bail};
 use async_nats::HeaderMap;
 use async_nats::jetstream;
-use chrono::{SecondsFormat, Utc};
-use contract::envelope::{self, APPLICATION_JSON, SPECVERSION_1_0};
 use contract::event_types::{ENQUIRY_SUBMIT, ENQUIRY_WITHDRAW};
 use contract::{CityCode, subjects};
 use futures::StreamExt;
 use std::time::Duration;
 
-/// The headers a city's client sets on an inbound message.
+/// The headers a city's client sets on an inbound message, and its ce-id.
 pub fn city_headers(city: &CityCode, ce_type: &str) -> (String, HeaderMap) {
-    let id = uuid::Uuid::now_v7().to_string();
-    let mut headers = HeaderMap::new();
-    headers.insert(envelope::SPECVERSION, SPECVERSION_1_0);
-    headers.insert(envelope::ID, id.as_str());
-    headers.insert(envelope::SOURCE, format!("/cities/{city}").as_str());
-    headers.insert(envelope::TYPE, ce_type);
-    headers.insert(
-        envelope::TIME,
-        Utc::now()
-            .to_rfc3339_opts(SecondsFormat::Millis, true)
-            .as_str(),
-    );
-    headers.insert(envelope::CONTENT_TYPE, APPLICATION_JSON);
-    headers.insert(envelope::NATS_MSG_ID, id.as_str());
-    (id, headers)
+    let envelope = contract::Envelope::from_city(city, ce_type);
+    (envelope.id.clone(), envelope.to_headers())
 }
 
 /// Publishes a city's message to its inbound subject and waits for

@@ -218,6 +218,19 @@ struct ClaimedRow {
     body: Vec<u8>,
 }
 
+impl ClaimedRow {
+    /// From `SELECT seq, id, subject, headers, body`.
+    fn from_row(row: &sqlx::postgres::PgRow) -> Self {
+        Self {
+            seq: row.get(0),
+            id: row.get(1),
+            subject: row.get(2),
+            headers: row.get(3),
+            body: row.get(4),
+        }
+    }
+}
+
 impl Relay {
     pub fn new(
         outbox: Outbox,
@@ -293,14 +306,8 @@ impl Relay {
             .bind(self.settings.window)
             .fetch_all(&mut *tx)
             .await?
-            .into_iter()
-            .map(|row| ClaimedRow {
-                seq: row.get(0),
-                id: row.get(1),
-                subject: row.get(2),
-                headers: row.get(3),
-                body: row.get(4),
-            })
+            .iter()
+            .map(ClaimedRow::from_row)
             .collect();
         if rows.is_empty() {
             tx.commit().await?;
@@ -403,14 +410,8 @@ impl Relay {
                 .bind(self.settings.window)
                 .fetch_all(&self.pool)
                 .await?
-                .into_iter()
-                .map(|row| ClaimedRow {
-                    seq: row.get(0),
-                    id: row.get(1),
-                    subject: row.get(2),
-                    headers: row.get(3),
-                    body: row.get(4),
-                })
+                .iter()
+                .map(ClaimedRow::from_row)
                 .collect();
             let Some(last) = rows.last() else {
                 return Ok(total);
