@@ -314,7 +314,7 @@ impl Relay {
             return Ok(0);
         }
         let span = info_span!("outbox.relay", service = %self.service, rows = rows.len());
-        let (published, failures) = self.publish_rows(&rows).instrument(span).await;
+        let (published, failures) = self.publish_rows(&rows, None).instrument(span).await;
         if !published.is_empty() {
             sqlx::query(&self.outbox.sql.mark)
                 .bind(&published)
@@ -336,11 +336,26 @@ impl Relay {
 
     /// Sends every row before awaiting any ack: one window of outstanding
     /// acks instead of a round trip per message.
-    async fn publish_rows(&self, rows: &[ClaimedRow]) -> (Vec<i64>, Vec<async_nats::Error>) {
+    ///
+    /// `replay` gives each message a fresh `Nats-Msg-Id` (its `ce-id` stays):
+    /// JetStream may still remember the original ids even though it lost the
+    /// messages (a purge keeps its duplicate window), and consumers' inboxes
+    /// drop what they had already seen.
+    async fn publish_rows(
+        &self,
+        rows: &[ClaimedRow],
+        replay: Option<&str>,
+    ) -> (Vec<i64>, Vec<async_nats::Error>) {
         let mut pending = Vec::with_capacity(rows.len());
         let mut failures = Vec::new();
         for row in rows {
-            let headers = headers::from_json(&row.headers);
+            let mut headers = headers::from_json(&row.headers);
+            if let Some(tag) = replay {
+                headers.insert(
+                    contract::envelope::NATS_MSG_ID,
+                    format!("replay:{tag}:{}", row.id).as_str(),
+                );
+            }
             match self
                 .js
                 .publish_with_headers(row.subject.clone(), headers, row.body.clone().into())
@@ -397,12 +412,13 @@ impl Relay {
         Ok(())
     }
 
-    /// Publishes again every row written since `since`, published or not,
-    /// with its original `Nats-Msg-Id`: for a broker that lost acknowledged
-    /// messages. Consumers' inboxes drop what they had already seen.
+    /// Publishes again every row written since `since`, published or not:
+    /// for a broker that lost acknowledged messages. Consumers' inboxes drop
+    /// what they had already seen.
     pub async fn replay_since(&self, since: DateTime<Utc>) -> Result<usize, RelayError> {
         let mut after = 0_i64;
         let mut total = 0;
+        let tag = Utc::now().timestamp_millis().to_string();
         loop {
             let rows: Vec<ClaimedRow> = sqlx::query(&self.outbox.sql.since)
                 .bind(since)
@@ -417,7 +433,7 @@ impl Relay {
                 return Ok(total);
             };
             after = last.seq;
-            let (published, failures) = self.publish_rows(&rows).await;
+            let (published, failures) = self.publish_rows(&rows, Some(&tag)).await;
             total += published.len();
             if let Some(first) = failures.into_iter().next() {
                 return Err(RelayError::Publish {
