@@ -12,6 +12,13 @@
 //! [`HandlerError::Permanent`] (it can never pass). Permanent failures, and
 //! messages still failing at `max_deliver`, go to `ileaps.dlq.<service>` with
 //! the reason and the original headers and body, then are terminated.
+//!
+//! The loop, not JetStream, counts deliveries against `max_deliver`: the
+//! durable consumer redelivers without limit, so a message whose dead letter
+//! could not be published (or whose batch never committed) is offered again
+//! rather than silently abandoned by the server. A message that arrives past
+//! `max_deliver` (it crashed the process every time) is dead-lettered without
+//! being handled again.
 
 use crate::dlq;
 use crate::schema::Schema;
@@ -19,7 +26,7 @@ use async_nats::HeaderMap;
 use async_nats::jetstream::{self, AckKind, consumer::pull, message::Message};
 use bytes::Bytes;
 use contract::{Envelope, EnvelopeError, Service};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use sqlx::{PgConnection, PgPool};
 use std::future::Future;
 use std::sync::Arc;
@@ -40,7 +47,8 @@ pub struct ConsumerSpec {
     pub filter_subject: String,
     /// Messages handled per transaction at most.
     pub batch: usize,
-    /// Deliveries before a still-failing message is dead-lettered.
+    /// Deliveries before a still-failing message is dead-lettered. Counted
+    /// by the loop; the durable consumer itself redelivers without limit.
     pub max_deliver: i64,
     pub ack_wait: Duration,
 }
@@ -217,22 +225,26 @@ impl<H: Handler> Loop<H> {
             filter_subject: self.spec.filter_subject.clone(),
             ack_policy: jetstream::consumer::AckPolicy::Explicit,
             ack_wait: self.spec.ack_wait,
-            max_deliver: self.spec.max_deliver,
+            // Unlimited: see the module's docs.
+            max_deliver: -1,
             max_ack_pending: 20_000,
             ..Default::default()
         };
-        Ok(stream
-            .get_or_create_consumer(&self.spec.name, config)
-            .await?)
+        // Create or update: a new release's ack_wait reaches the durable
+        // consumer that an older release created.
+        Ok(stream.create_consumer(config).await?)
     }
 
     async fn run(self, shutdown: CancellationToken) -> Result<(), ConsumerError> {
         let mut backoff = Duration::from_millis(200);
         let mut ever_connected = false;
+        let first_attempt = Instant::now();
         while !shutdown.is_cancelled() {
             let consumer = match self.consumer().await {
                 Ok(consumer) => consumer,
-                Err(source) if !ever_connected && backoff > Duration::from_secs(20) => {
+                // The broker may still be starting; a consumer that cannot be
+                // created for this long is a configuration error.
+                Err(source) if !ever_connected && first_attempt.elapsed() > SETUP_PATIENCE => {
                     return Err(ConsumerError::Setup {
                         consumer: self.spec.name.clone(),
                         stream: self.spec.stream.clone(),
@@ -249,7 +261,9 @@ impl<H: Handler> Loop<H> {
             backoff = Duration::from_millis(200);
             let messages = match consumer
                 .stream()
-                .max_messages_per_batch(self.spec.batch)
+                // async-nats asks for more once half is used: ask for twice a
+                // batch so a full batch can be waiting when the last commits.
+                .max_messages_per_batch(self.spec.batch * 2)
                 .heartbeat(Duration::from_secs(5))
                 .expires(Duration::from_secs(30))
                 .messages()
@@ -268,7 +282,10 @@ impl<H: Handler> Loop<H> {
             loop {
                 let chunk = tokio::select! {
                     biased;
-                    () = shutdown.cancelled() => return Ok(()),
+                    () = shutdown.cancelled() => {
+                        self.release_prefetched(&mut chunks).await;
+                        return Ok(());
+                    }
                     chunk = chunks.next() => chunk,
                 };
                 let Some(chunk) = chunk else {
@@ -303,6 +320,25 @@ impl<H: Handler> Loop<H> {
         Ok(())
     }
 
+    /// On shutdown: hands back what was pulled but not handled, so another
+    /// replica gets it now rather than after `ack_wait`.
+    async fn release_prefetched<S>(&self, chunks: &mut S)
+    where
+        S: futures::Stream<Item = Vec<Result<Message, pull::MessagesError>>> + Unpin,
+    {
+        let mut released = 0_usize;
+        while let Some(Some(chunk)) = chunks.next().now_or_never() {
+            for message in chunk.into_iter().flatten() {
+                if message.ack_with(AckKind::Nak(None)).await.is_ok() {
+                    released += 1;
+                }
+            }
+        }
+        if released > 0 {
+            info!(consumer = %self.spec.name, released, "handed back prefetched messages");
+        }
+    }
+
     async fn pause(&self, shutdown: &CancellationToken, backoff: &mut Duration) {
         tokio::select! {
             () = tokio::time::sleep(*backoff) => {}
@@ -314,6 +350,20 @@ impl<H: Handler> Loop<H> {
     /// Handles one batch in one transaction and settles every message.
     async fn process(&self, batch: Vec<Message>) {
         let started = Instant::now();
+        let (overdue, batch): (Vec<Message>, Vec<Message>) =
+            batch.into_iter().partition(|m| self.is_overdue(m));
+        for message in &overdue {
+            let delivery = self.delivery(message);
+            let reason = format!(
+                "delivered {} times without being settled (max_deliver is {}); it may crash the service",
+                delivery.delivered, self.spec.max_deliver
+            );
+            self.settle(message, &delivery, Outcome::DeadLetter(reason))
+                .await;
+        }
+        if batch.is_empty() {
+            return;
+        }
         let deliveries: Vec<Delivery> = batch.iter().map(|m| self.delivery(m)).collect();
         let outcomes = match self.transact(&deliveries).await {
             Ok(outcomes) => {
@@ -322,13 +372,15 @@ impl<H: Handler> Loop<H> {
             }
             Err(error) => {
                 warn!(consumer = %self.spec.name, error = %error, messages = batch.len(), "batch transaction failed; every message will be retried");
-                let mut outcomes = Vec::with_capacity(deliveries.len());
-                for _ in &deliveries {
-                    outcomes.push(Outcome::Retry(HandlerError::Retryable(Box::new(
-                        BatchAborted,
-                    ))));
-                }
-                outcomes
+                deliveries
+                    .iter()
+                    .map(|delivery| {
+                        self.after_failure(
+                            delivery,
+                            HandlerError::Retryable(Box::new(BatchAborted)),
+                        )
+                    })
+                    .collect()
             }
         };
         let seconds = started.elapsed().as_secs_f64() / batch.len() as f64;
@@ -402,19 +454,31 @@ impl<H: Handler> Loop<H> {
                 sqlx::query("ROLLBACK TO SAVEPOINT message")
                     .execute(&mut *tx)
                     .await?;
-                Ok(match failure {
-                    HandlerError::Permanent { reason } => Outcome::DeadLetter(reason),
-                    retryable if delivery.delivered >= self.spec.max_deliver => {
-                        Outcome::DeadLetter(format!(
-                            "still failing after {} deliveries: {}",
-                            delivery.delivered,
-                            error_chain(&retryable)
-                        ))
-                    }
-                    retryable => Outcome::Retry(retryable),
-                })
+                Ok(self.after_failure(delivery, failure))
             }
         }
+    }
+
+    /// A failed message is retried until its last allowed delivery, then
+    /// parked in the dead-letter stream.
+    fn after_failure(&self, delivery: &Delivery, failure: HandlerError) -> Outcome {
+        match failure {
+            HandlerError::Permanent { reason } => Outcome::DeadLetter(reason),
+            retryable if delivery.delivered >= self.spec.max_deliver => {
+                Outcome::DeadLetter(format!(
+                    "still failing after {} deliveries: {}",
+                    delivery.delivered,
+                    error_chain(&retryable)
+                ))
+            }
+            retryable => Outcome::Retry(retryable),
+        }
+    }
+
+    fn is_overdue(&self, message: &Message) -> bool {
+        message
+            .info()
+            .is_ok_and(|info| info.delivered > self.spec.max_deliver)
     }
 
     async fn settle(&self, message: &Message, delivery: &Delivery, outcome: Outcome) {
@@ -469,6 +533,10 @@ impl<H: Handler> Loop<H> {
         }
     }
 }
+
+/// How long a consumer that was never created is retried before the loop
+/// reports a setup error.
+const SETUP_PATIENCE: Duration = Duration::from_secs(20);
 
 /// Exponential backoff for NAKs: 0.5 s, 1 s, 2 s, ... capped at 30 s.
 fn retry_delay(delivered: i64) -> Duration {

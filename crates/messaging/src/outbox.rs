@@ -291,7 +291,15 @@ impl Relay {
     pub async fn publish_pending(&self) -> Result<usize, RelayError> {
         let mut total = 0;
         loop {
-            let published = self.publish_window().await?;
+            let published = match self.publish_window().await {
+                Ok(published) => published,
+                Err(error) => {
+                    // Rows stuck behind a broker outage are exactly what
+                    // operators alert on: report them on the way out too.
+                    self.report_backlog().await;
+                    return Err(error);
+                }
+            };
             total += published;
             if published < usize::try_from(self.settings.window).unwrap_or(usize::MAX) {
                 self.report_backlog().await;

@@ -8,7 +8,7 @@ use contract::event_types::ENQUIRY_SUBMIT;
 use contract::{Service, subjects};
 use messaging::HandlerError;
 use messaging::dlq;
-use test_support::{StreamReader, city_headers};
+use test_support::{StreamReader, city_headers, eventually};
 
 const LYON: &str = "ileaps.inbound.lyon.enquiry";
 
@@ -132,12 +132,14 @@ async fn a_message_still_failing_at_max_deliver_is_dead_lettered() {
 async fn one_bad_message_in_a_batch_does_not_undo_the_others() {
     let h = Harness::start().await;
 
-    // Five messages waiting before the consumer starts, so they arrive in one
-    // batch; the third can never succeed.
+    // Nine messages waiting before the consumer starts, so they come in one
+    // pull and are handled in few batches (JetStream may hand over the first
+    // on its own); the one in the middle can never succeed.
+    const BAD: usize = 4;
     let mut ids = Vec::new();
-    for n in 1..=5 {
+    for n in 0..9 {
         let mut headers = city_headers("lyon", ENQUIRY_SUBMIT);
-        if n == 3 {
+        if n == BAD {
             headers.insert(POISON, "yes");
         }
         ids.push(headers.get(ID).expect("a ce-id").as_str().to_owned());
@@ -158,7 +160,7 @@ async fn one_bad_message_in_a_batch_does_not_undo_the_others() {
     let spec = inbound_consumer();
     let name = spec.name.clone();
     h.spawn_consumer(spec, handler.clone());
-    h.wait_consumed(&name, "ok", 4).await;
+    h.wait_consumed(&name, "ok", 8).await;
     h.wait_consumed(&name, "dead_lettered", 1).await;
 
     let effects = h.effects().await;
@@ -166,7 +168,7 @@ async fn one_bad_message_in_a_batch_does_not_undo_the_others() {
     let good: Vec<&str> = ids
         .iter()
         .enumerate()
-        .filter(|(i, _)| *i != 2)
+        .filter(|(i, _)| *i != BAD)
         .map(|(_, id)| id.as_str())
         .collect();
     assert_eq!(
@@ -174,23 +176,275 @@ async fn one_bad_message_in_a_batch_does_not_undo_the_others() {
         "the others' writes are committed, the bad one's is not"
     );
 
-    // The bad message was handled in the same transaction as the others: its
-    // own savepoint was rolled back, not the batch.
+    // The bad message was handled inside a transaction that committed other
+    // messages' writes: only its own savepoint was rolled back, not the batch.
     let attempts = handler.attempts();
     let bad = attempts
         .iter()
-        .find(|a| a.ce_id == ids[2])
+        .find(|a| a.ce_id == ids[BAD])
         .expect("the bad message was handled");
     assert!(!bad.succeeded);
+    assert_eq!(attempts.len(), 9, "each message handled once: {attempts:?}");
+    let batchmates = effects.iter().filter(|e| e.tx == bad.tx).count();
     assert!(
-        effects.iter().all(|e| e.tx == bad.tx),
-        "one batch, one transaction: {attempts:?}"
+        batchmates > 0,
+        "the bad message's transaction committed its batchmates' writes: {attempts:?}"
     );
-    assert_eq!(handler.commits(), 1);
+    let transactions: std::collections::BTreeSet<i64> = attempts.iter().map(|a| a.tx).collect();
+    assert_eq!(
+        handler.commits(),
+        transactions.len(),
+        "every batch committed, the bad message's included"
+    );
 
     let mut dead =
         StreamReader::new(&h.js, subjects::STREAM_DLQ, &subjects::dlq(Service::Intake)).await;
     let letters = dead.collect_for(QUIET).await;
     assert_eq!(letters.len(), 1);
-    assert_eq!(crate::support::header(&letters[0], ID), ids[2]);
+    assert_eq!(crate::support::header(&letters[0], ID), ids[BAD]);
+}
+
+#[tokio::test]
+async fn a_message_the_database_refuses_is_dead_lettered_without_aborting_its_batch() {
+    let h = Harness::start().await;
+
+    // The bad message's statement fails inside the batch's transaction, which
+    // Postgres then refuses to use until its savepoint is rolled back.
+    const BAD: usize = 4;
+    let mut ids = Vec::new();
+    for n in 0..9 {
+        let mut headers = city_headers("lyon", ENQUIRY_SUBMIT);
+        if n == BAD {
+            headers.insert(POISON, "yes");
+        }
+        ids.push(headers.get(ID).expect("a ce-id").as_str().to_owned());
+        h.publish(
+            LYON,
+            headers,
+            format!(r#"{{"reference":"D-{n}"}}"#).as_bytes(),
+        )
+        .await;
+    }
+    let handler = Recorder::refused_by_the_database_when_poisoned();
+    let spec = inbound_consumer();
+    let name = spec.name.clone();
+    h.spawn_consumer(spec, handler.clone());
+    h.wait_consumed(&name, "ok", 8).await;
+    h.wait_consumed(&name, "dead_lettered", 1).await;
+
+    let effects = h.effects().await;
+    let committed: Vec<&str> = effects.iter().map(|e| e.ce_id.as_str()).collect();
+    let good: Vec<&str> = ids
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != BAD)
+        .map(|(_, id)| id.as_str())
+        .collect();
+    assert_eq!(committed, good);
+    let attempts = handler.attempts();
+    let bad = attempts
+        .iter()
+        .find(|a| a.ce_id == ids[BAD])
+        .expect("the bad message was handled");
+    assert!(
+        effects.iter().any(|e| e.tx == bad.tx),
+        "the transaction the database error happened in still committed: {attempts:?}"
+    );
+    assert_eq!(h.consumed(&name, "retried"), 0, "nobody was retried");
+
+    // A NOT NULL violation can never pass: dead-lettered at once, saying why.
+    let mut dead =
+        StreamReader::new(&h.js, subjects::STREAM_DLQ, &subjects::dlq(Service::Intake)).await;
+    let letter = dead.next(DEADLINE).await;
+    assert_eq!(crate::support::header(&letter, ID), ids[BAD]);
+    let reason = crate::support::header(&letter, dlq::REASON);
+    assert!(reason.contains("23502"), "{reason}");
+    assert_eq!(crate::support::header(&letter, dlq::DELIVERIES), "1");
+}
+
+#[tokio::test]
+async fn a_message_redelivered_to_another_replica_while_still_being_handled_takes_effect_once() {
+    let h = Harness::start().await;
+    let handler = Recorder::stalling_on_the_first_message();
+    // Two replicas of one consumer; JetStream redelivers what is not acked
+    // within a second.
+    let mut spec = inbound_consumer();
+    spec.ack_wait = std::time::Duration::from_secs(1);
+    let name = spec.name.clone();
+    h.spawn_consumer(spec.clone(), handler.clone());
+    h.spawn_consumer(spec, handler.clone());
+
+    let headers = city_headers("lyon", ENQUIRY_SUBMIT);
+    let ce_id = headers.get(ID).expect("a ce-id").as_str().to_owned();
+    h.publish(LYON, headers, br#"{"reference":"R-1"}"#).await;
+
+    // The first delivery is being handled, its transaction open, when the ack
+    // wait runs out and JetStream hands the message out again.
+    eventually(
+        "the first delivery to be in the handler",
+        DEADLINE,
+        || async { (!handler.attempts().is_empty()).then_some(()) },
+    )
+    .await;
+    let stream =
+        h.js.get_stream(subjects::STREAM_INBOUND)
+            .await
+            .expect("the inbound stream");
+    eventually("JetStream to redeliver the message", DEADLINE, || async {
+        let info = stream.consumer_info(&name).await.ok()?;
+        (info.num_redelivered > 0).then_some(())
+    })
+    .await;
+    handler.release();
+
+    h.wait_consumed(&name, "ok", 1).await;
+    h.wait_consumed(&name, "duplicate", 1).await;
+    assert_eq!(h.consumed(&name, "ok"), 1);
+    let attempts = handler.attempts();
+    assert_eq!(attempts.len(), 1, "the handler ran once: {attempts:?}");
+    let effects = h.effects().await;
+    assert_eq!(effects.len(), 1, "{effects:?}");
+    assert_eq!(effects[0].ce_id, ce_id);
+}
+
+#[tokio::test]
+async fn a_message_whose_batch_cannot_commit_until_max_deliver_is_not_lost() {
+    let h = Harness::start().await;
+    // The consumer's connections give up on a lock after 200 ms...
+    let options = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(&h.db.url)
+        .expect("the test database's URL")
+        .options([("lock_timeout", "200ms")]);
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .connect_with(options)
+        .await
+        .expect("a pool");
+    // ...and the database is in trouble: the inbox is locked, so every
+    // batch's transaction fails.
+    let mut trouble = h.db.pool.begin().await.expect("a transaction");
+    sqlx::query(&format!(
+        "LOCK TABLE {}.inbox IN ACCESS EXCLUSIVE MODE",
+        crate::support::SCHEMA
+    ))
+    .execute(&mut *trouble)
+    .await
+    .expect("the inbox is locked");
+
+    let handler = Recorder::succeeding();
+    let mut spec = inbound_consumer();
+    spec.max_deliver = 2;
+    let name = spec.name.clone();
+    h.spawn_consumer_on(spec, handler.clone(), pool, h.shutdown.clone());
+    let headers = city_headers("lyon", ENQUIRY_SUBMIT);
+    let ce_id = headers.get(ID).expect("a ce-id").as_str().to_owned();
+    h.publish(LYON, headers, br#"{"reference":"A-1"}"#).await;
+    // The first delivery is retried; the last allowed one fails as well.
+    h.wait_consumed(&name, "retried", 1).await;
+    eventually("the second delivery to be settled", DEADLINE, || async {
+        (h.consumed(&name, "retried") + h.consumed(&name, "dead_lettered") >= 2).then_some(())
+    })
+    .await;
+
+    // Every allowed delivery has failed. The database recovers.
+    trouble.rollback().await.expect("the lock is released");
+
+    // The message must not vanish: handled after all, or parked for operators.
+    let what = format!(
+        "message {ce_id}, whose batch failed at every delivery JetStream would make, \
+         to be handled after all or dead-lettered"
+    );
+    let fate = eventually(&what, DEADLINE, || async {
+        if !h.effects().await.is_empty() {
+            Some("handled")
+        } else if h.stream_messages(subjects::STREAM_DLQ).await > 0 {
+            Some("dead-lettered")
+        } else {
+            None
+        }
+    })
+    .await;
+    assert!(["handled", "dead-lettered"].contains(&fate));
+}
+
+#[tokio::test]
+async fn a_changed_consumer_spec_is_applied_to_the_existing_durable_consumer() {
+    let h = Harness::start().await;
+    let handler = Recorder::succeeding();
+
+    // The previous release ran the consumer with other settings.
+    let mut before = inbound_consumer();
+    before.max_deliver = 3;
+    before.ack_wait = std::time::Duration::from_secs(30);
+    let name = before.name.clone();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let previous = h.spawn_consumer_on(before, handler.clone(), h.db.pool.clone(), stop.clone());
+    h.publish(LYON, city_headers("lyon", ENQUIRY_SUBMIT), b"{}")
+        .await;
+    h.wait_consumed(&name, "ok", 1).await;
+    stop.cancel();
+    previous
+        .await
+        .expect("no panic")
+        .expect("the previous release stops cleanly");
+
+    // The new release retries more and waits less.
+    let mut after = inbound_consumer();
+    after.max_deliver = 6;
+    after.ack_wait = std::time::Duration::from_secs(10);
+    h.spawn_consumer(after, handler.clone());
+    h.publish(LYON, city_headers("lyon", ENQUIRY_SUBMIT), b"{}")
+        .await;
+    h.wait_consumed(&name, "ok", 2).await;
+
+    let info =
+        h.js.get_stream(subjects::STREAM_INBOUND)
+            .await
+            .expect("the inbound stream")
+            .consumer_info(&name)
+            .await
+            .expect("the durable consumer");
+    assert_eq!(
+        info.config.ack_wait,
+        std::time::Duration::from_secs(10),
+        "the new release's ack_wait reaches the existing durable consumer"
+    );
+    // The loop counts deliveries itself; the durable must never stop
+    // redelivering before the loop has parked a message.
+    assert_eq!(info.config.max_deliver, -1);
+}
+
+#[tokio::test]
+async fn a_consumer_that_can_never_be_created_is_an_error() {
+    let h = Harness::start().await;
+    // A filter outside the stream's subjects: JetStream refuses it every time.
+    let spec = messaging::ConsumerSpec::new(
+        Service::Intake,
+        "misfiled",
+        subjects::STREAM_INBOUND,
+        "ileaps.nowhere.>",
+    );
+    let refused =
+        h.js.get_stream(subjects::STREAM_INBOUND)
+            .await
+            .expect("the inbound stream")
+            .create_consumer(async_nats::jetstream::consumer::pull::Config {
+                durable_name: Some("probe".to_owned()),
+                filter_subject: spec.filter_subject.clone(),
+                ..Default::default()
+            })
+            .await;
+    assert!(refused.is_err(), "JetStream accepts this filter");
+
+    // The loop retries a while (the broker may be starting), then gives up.
+    let running = h.spawn_consumer(spec, Recorder::succeeding());
+    let result = tokio::time::timeout(std::time::Duration::from_secs(60), running)
+        .await
+        .expect("run_consumer gives up on a consumer that can never be created")
+        .expect("no panic");
+    assert!(
+        matches!(
+            result,
+            Err(messaging::consumer::ConsumerError::Setup { .. })
+        ),
+        "{result:?}"
+    );
 }

@@ -11,4 +11,5 @@ mod consumer;
 mod dead_letters;
 mod outbox;
 mod provisioning;
+mod schema;
 mod support;

@@ -251,3 +251,122 @@ async fn an_outbox_replay_after_the_broker_lost_its_stream_changes_nothing_for_c
     assert_eq!(h.effects().await.len(), 3);
     assert_eq!(h.consumed(&name, "ok"), 3);
 }
+
+/// A relay that would not look for work on its own for an hour.
+fn sleepy() -> messaging::RelaySettings {
+    messaging::RelaySettings {
+        poll_interval: std::time::Duration::from_secs(3600),
+        ..messaging::RelaySettings::default()
+    }
+}
+
+#[tokio::test]
+async fn a_relay_is_woken_as_soon_as_a_transaction_commits() {
+    let h = Harness::start().await;
+    let stop = CancellationToken::new();
+    let running = tokio::spawn(h.relay_with(sleepy()).run(stop.clone()));
+    // The relay has looked once, found nothing, and gone to sleep.
+    eventually("the relay's first look", DEADLINE, || async {
+        h.reported_backlog().map(|_| ())
+    })
+    .await;
+
+    let ids = h.enqueue((1..=3).map(received_event).collect()).await;
+    h.outbox.wake_relay();
+
+    eventually("the woken relay to publish", DEADLINE, || async {
+        let rows = h.outbox_rows().await;
+        rows.iter().all(|(_, published)| *published).then_some(())
+    })
+    .await;
+    let mut reader =
+        StreamReader::new(&h.js, subjects::STREAM_EVENTS, subjects::ENQUIRY_RECEIVED).await;
+    assert_eq!(ce_ids(&reader.collect_for(QUIET).await), ids);
+    stop.cancel();
+    running.await.expect("the relay stops cleanly");
+}
+
+#[tokio::test]
+async fn a_stopping_relay_publishes_what_is_pending_before_it_returns() {
+    let h = Harness::start().await;
+    let stop = CancellationToken::new();
+    let running = tokio::spawn(h.relay_with(sleepy()).run(stop.clone()));
+    eventually("the relay's first look", DEADLINE, || async {
+        h.reported_backlog().map(|_| ())
+    })
+    .await;
+
+    // Written by the last batch before shutdown; nobody wakes the relay.
+    let ids = h.enqueue((1..=3).map(received_event).collect()).await;
+    stop.cancel();
+    tokio::time::timeout(DEADLINE, running)
+        .await
+        .expect("the relay returns once stopped")
+        .expect("the relay stops cleanly");
+
+    assert!(
+        h.outbox_rows()
+            .await
+            .iter()
+            .all(|(_, published)| *published),
+        "flushed before returning"
+    );
+    let mut reader =
+        StreamReader::new(&h.js, subjects::STREAM_EVENTS, subjects::ENQUIRY_RECEIVED).await;
+    assert_eq!(ce_ids(&reader.collect_for(QUIET).await), ids);
+}
+
+#[tokio::test]
+async fn two_relays_on_one_outbox_share_the_rows_and_publish_each_once() {
+    let h = Harness::start().await;
+    let ids = h.enqueue((1..=300).map(received_event).collect()).await;
+    let small_windows = messaging::RelaySettings {
+        window: 10,
+        ..messaging::RelaySettings::default()
+    };
+    let (a, b) = (
+        h.relay_with(small_windows.clone()),
+        h.relay_with(small_windows),
+    );
+
+    let (from_a, from_b) = tokio::join!(a.publish_pending(), b.publish_pending());
+    let (from_a, from_b) = (from_a.expect("relay a"), from_b.expect("relay b"));
+    // Rows are claimed with SKIP LOCKED: no row is published by both.
+    assert_eq!(from_a + from_b, ids.len(), "a: {from_a}, b: {from_b}");
+    assert!(
+        h.outbox_rows()
+            .await
+            .iter()
+            .all(|(_, published)| *published)
+    );
+
+    let mut reader =
+        StreamReader::new(&h.js, subjects::STREAM_EVENTS, subjects::ENQUIRY_RECEIVED).await;
+    let mut on_stream = ce_ids(&reader.collect_for(QUIET).await);
+    on_stream.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(on_stream, expected, "every row once");
+}
+
+#[tokio::test]
+async fn the_outbox_backlog_metric_counts_rows_stuck_while_nats_is_down() {
+    let mut h = Harness::start().await;
+    let relay = h.relay();
+    relay.publish_pending().await.expect("nothing to publish");
+    assert_eq!(h.reported_backlog(), Some(0));
+
+    h.nats.server().stop().await;
+    h.enqueue((1..=4).map(received_event).collect()).await;
+    relay
+        .publish_pending()
+        .await
+        .expect_err("the broker is down");
+
+    // What operators alert on: rows written but not published.
+    assert_eq!(
+        h.reported_backlog(),
+        Some(4),
+        "the backlog gauge must show the stuck rows while publishing fails"
+    );
+}

@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use telemetry::Metrics;
 use test_support::{TestDb, TestNats, eventually, test_db};
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
@@ -96,17 +97,31 @@ impl Harness {
 
     /// A relay of the schema's outbox, polling often.
     pub fn relay(&self) -> Relay {
+        self.relay_with(RelaySettings {
+            poll_interval: Duration::from_millis(100),
+            ..RelaySettings::default()
+        })
+    }
+
+    /// A relay of the schema's outbox with these settings.
+    pub fn relay_with(&self, settings: RelaySettings) -> Relay {
         Relay::new(
             self.outbox.clone(),
             Service::Intake,
             self.db.pool.clone(),
             self.js.clone(),
-            RelaySettings {
-                poll_interval: Duration::from_millis(100),
-                ..RelaySettings::default()
-            },
+            settings,
             self.metrics.clone(),
         )
+    }
+
+    /// `ileaps_outbox_backlog_rows{service="intake"}` as last reported, if ever.
+    pub fn reported_backlog(&self) -> Option<i64> {
+        self.metrics
+            .render()
+            .lines()
+            .find(|line| line.starts_with(r#"ileaps_outbox_backlog_rows{service="intake"}"#))
+            .and_then(|line| line.rsplit(' ').next()?.parse().ok())
     }
 
     /// Runs a consumer until the test ends.
@@ -115,11 +130,20 @@ impl Harness {
         spec: ConsumerSpec,
         handler: Arc<H>,
     ) -> JoinHandle<Result<(), ConsumerError>> {
+        self.spawn_consumer_on(spec, handler, self.db.pool.clone(), self.shutdown.clone())
+    }
+
+    /// Runs a consumer on `pool` until `shutdown`.
+    pub fn spawn_consumer_on<H: Handler>(
+        &self,
+        spec: ConsumerSpec,
+        handler: Arc<H>,
+        pool: sqlx::PgPool,
+        shutdown: CancellationToken,
+    ) -> JoinHandle<Result<(), ConsumerError>> {
         let schema = self.schema.clone();
-        let pool = self.db.pool.clone();
         let js = self.js.clone();
         let metrics = self.metrics.clone();
-        let shutdown = self.shutdown.clone();
         tokio::spawn(async move {
             messaging::run_consumer(spec, handler, &schema, pool, js, metrics, shutdown).await
         })
@@ -242,6 +266,10 @@ pub type Verdict = Box<dyn Fn(&Delivery) -> Result<(), HandlerError> + Send + Sy
 /// (the inbox).
 pub struct Recorder {
     verdict: Verdict,
+    /// Writes a row the database refuses (a NULL body) for poisoned messages.
+    refuse_poison_in_database: bool,
+    /// Holds the first call, its transaction open, until [`Recorder::release`].
+    gate: Option<Semaphore>,
     attempts: Mutex<Vec<Attempt>>,
     commits: AtomicUsize,
 }
@@ -269,6 +297,8 @@ impl Recorder {
     ) -> Arc<Recorder> {
         Arc::new(Recorder {
             verdict: Box::new(verdict),
+            refuse_poison_in_database: false,
+            gate: None,
             attempts: Mutex::new(Vec::new()),
             commits: AtomicUsize::new(0),
         })
@@ -277,6 +307,38 @@ impl Recorder {
     /// Succeeds with every message.
     pub fn succeeding() -> Arc<Recorder> {
         Self::new(|_| Ok(()))
+    }
+
+    /// For poisoned messages, writes a row the database refuses (a NOT NULL
+    /// violation), which aborts the transaction until its savepoint is
+    /// rolled back; succeeds with the others.
+    pub fn refused_by_the_database_when_poisoned() -> Arc<Recorder> {
+        Arc::new(Recorder {
+            verdict: Box::new(|_| Ok(())),
+            refuse_poison_in_database: true,
+            gate: None,
+            attempts: Mutex::new(Vec::new()),
+            commits: AtomicUsize::new(0),
+        })
+    }
+
+    /// Succeeds with every message, but holds the first one (its batch's
+    /// transaction open) until [`release`](Self::release).
+    pub fn stalling_on_the_first_message() -> Arc<Recorder> {
+        Arc::new(Recorder {
+            verdict: Box::new(|_| Ok(())),
+            refuse_poison_in_database: false,
+            gate: Some(Semaphore::new(0)),
+            attempts: Mutex::new(Vec::new()),
+            commits: AtomicUsize::new(0),
+        })
+    }
+
+    /// Lets a stalled first call finish.
+    pub fn release(&self) {
+        if let Some(gate) = &self.gate {
+            gate.add_permits(1);
+        }
     }
 
     /// Every call so far, in order.
@@ -297,22 +359,37 @@ impl Handler for Recorder {
             .as_ref()
             .map(|e| e.id.clone())
             .unwrap_or_default();
-        let txid: i64 = sqlx::query_scalar(&format!(
-            "INSERT INTO {SCHEMA}.effects (ce_id, body, delivered, tx) \
-             VALUES ($1, $2, $3, txid_current()) RETURNING tx"
+        let txid: i64 = sqlx::query_scalar("SELECT txid_current()")
+            .fetch_one(&mut *tx)
+            .await?;
+        let refused = self.refuse_poison_in_database && is_poisoned(delivery);
+        let body = (!refused).then(|| String::from_utf8_lossy(&delivery.payload).into_owned());
+        let written = sqlx::query(&format!(
+            "INSERT INTO {SCHEMA}.effects (ce_id, body, delivered, tx) VALUES ($1, $2, $3, $4)"
         ))
         .bind(&ce_id)
-        .bind(String::from_utf8_lossy(&delivery.payload).into_owned())
+        .bind(body)
         .bind(delivery.delivered)
-        .fetch_one(&mut *tx)
-        .await?;
-        let verdict = (self.verdict)(delivery);
-        self.attempts.lock().expect("not poisoned").push(Attempt {
-            ce_id,
-            delivered: delivery.delivered,
-            tx: txid,
-            succeeded: verdict.is_ok(),
-        });
+        .bind(txid)
+        .execute(&mut *tx)
+        .await;
+        let verdict = match written {
+            Ok(_) => (self.verdict)(delivery),
+            Err(error) => Err(HandlerError::from(error)),
+        };
+        let first = {
+            let mut attempts = self.attempts.lock().expect("not poisoned");
+            attempts.push(Attempt {
+                ce_id,
+                delivered: delivery.delivered,
+                tx: txid,
+                succeeded: verdict.is_ok(),
+            });
+            attempts.len() == 1
+        };
+        if first && let Some(gate) = &self.gate {
+            gate.acquire().await.expect("the gate stays open").forget();
+        }
         verdict
     }
 
