@@ -1,0 +1,78 @@
+//! The planner's configurable figures ([`Rules`]), with the programme's
+//! defaults from `DOMAIN.md` ("Workshop scheduling").
+
+use chrono::{Duration, NaiveTime};
+use chrono_tz::Tz;
+
+/// Everything the planner takes as given. Every figure is a default that
+/// configuration may change; the planner reads nothing else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rules {
+    /// Nothing starts sooner than this after the enquiry was received (rule 1).
+    pub lead_time: Duration,
+    /// A city's working hours in its own local time (rule 2); also the hours of
+    /// an in-person session in its host's local time.
+    pub working_hours: (NaiveTime, NaiveTime),
+    /// The experts' working hours in [`Rules::experts_zone`]: a virtual session
+    /// lies inside them (rule 2).
+    pub experts_hours: (NaiveTime, NaiveTime),
+    /// Where the experts work; virtual workshops and consultations are kept
+    /// in this zone.
+    pub experts_zone: Tz,
+    /// The code of the city that hosts in-person joint workshops.
+    pub host_city: String,
+    /// The host city's zone.
+    pub host_zone: Tz,
+    /// Rule 5: at most this many workshops or missions on one programme day.
+    pub max_workshops_per_day: u32,
+    /// Rule 3: a joint workshop takes cities in only while it stays within
+    /// this many participants...
+    pub max_participants: u32,
+    /// ...and this many cities.
+    pub max_cities: u32,
+    /// Rule 6: how many later dates are tried after `assignment.unfilled`
+    /// before `NO_EXPERT_AFTER_RETRIES`. Counted by the caller.
+    pub max_reschedules: u32,
+    /// Consecutive working days of a joint workshop.
+    pub joint_days: u32,
+    /// The length of each day's session of a virtual joint workshop.
+    pub virtual_joint_session: Duration,
+    /// The length of a consultation (one virtual session).
+    pub consultation: Duration,
+    /// Consecutive working days of a pilot project's field mission.
+    pub mission_days: u32,
+    /// A virtual session starts on a multiple of this after midnight in
+    /// [`Rules::experts_zone`], so times read well ("12:30", not "12:17").
+    pub slot_step: Duration,
+    /// The language every city and every workshop is assumed to share,
+    /// whether listed or not (the contract: "English is always assumed
+    /// possible").
+    pub always_shared_language: String,
+}
+
+fn clock(hour: u32) -> NaiveTime {
+    NaiveTime::from_hms_opt(hour, 0, 0).unwrap_or(NaiveTime::MIN)
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Self {
+            lead_time: Duration::days(14),
+            working_hours: (clock(9), clock(17)),
+            experts_hours: (clock(9), clock(18)),
+            experts_zone: chrono_tz::Asia::Seoul,
+            host_city: "seoul".to_owned(),
+            host_zone: chrono_tz::Asia::Seoul,
+            max_workshops_per_day: 3,
+            max_participants: 40,
+            max_cities: 5,
+            max_reschedules: 3,
+            joint_days: 2,
+            virtual_joint_session: Duration::hours(3),
+            consultation: Duration::hours(2),
+            mission_days: 5,
+            slot_step: Duration::minutes(15),
+            always_shared_language: "en".to_owned(),
+        }
+    }
+}
