@@ -4,6 +4,7 @@
 //! feed of the seed cities' enquiries; the rest are tools for operators
 //! (`admin`, `dlq`, `outbox`), cities (`submit`) and integrators (`tail`).
 
+mod bench;
 mod demo;
 mod dev;
 mod events;
@@ -66,6 +67,9 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         wait: u64,
     },
+    /// Measure the intake hop against ceilings of this machine (build with
+    /// --release); writes target/ileaps-bench/<time>.json.
+    Bench(bench::BenchArgs),
     /// For developers of ileaps.
     Dev {
         #[command(subcommand)]
@@ -110,6 +114,7 @@ async fn main() -> Result<()> {
             let js = operator::connect().await?.1;
             submit::run(&js, &city, &file, withdraw, Duration::from_secs(wait)).await
         }
+        Command::Bench(args) => bench::run(args).await,
         Command::Dev {
             command: DevCommand::Test { args },
         } => dev::test(args).await,
