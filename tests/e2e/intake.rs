@@ -1,7 +1,9 @@
 //! Intake end to end: a city publishes, the programme answers on
 //! `ileaps.events.>`, and nothing a city sends stops intake.
 
-use crate::helpers::{DEADLINE, TestApp, body, ce_type, codes, outcome_of, submission};
+use crate::helpers::{
+    DEADLINE, TestApp, body, ce_type, codes, intake_def, outcome_of, settings, submission,
+};
 use contract::event_types::{ENQUIRY_SUBMIT, ENQUIRY_WITHDRAW};
 use serde_json::json;
 use std::time::Duration;
@@ -304,4 +306,103 @@ async fn health_readiness_and_metrics_are_served() {
         "{metrics}"
     );
     app.stop().await;
+}
+
+#[tokio::test]
+async fn one_reference_twice_in_one_batch_is_settled_as_if_they_came_one_by_one() {
+    let app = TestApp::spawn().await;
+    // Intake stops; the messages wait in the stream, so the restarted
+    // intake pulls them together and handles them in one batch.
+    let (nats, db, js) = app.stop_keeping_infra().await;
+    let publish = |headers: async_nats::HeaderMap, body: String| {
+        let js = js.clone();
+        async move {
+            js.publish_with_headers("ileaps.inbound.colombo.enquiry", headers, body.into())
+                .await
+                .expect("publish")
+                .await
+                .expect("JetStream ack");
+        }
+    };
+    let submit = |body: serde_json::Value| {
+        let headers = test_support::city_headers("colombo", ENQUIRY_SUBMIT);
+        let id = headers.get("ce-id").unwrap().as_str().to_owned();
+        (headers, body.to_string(), id)
+    };
+    // JetStream may hand over the first message on its own.
+    let (headers, text, _) = submit(submission("colombo", "CMB-B0"));
+    publish(headers, text).await;
+    let original = submission("colombo", "CMB-B1");
+    let (headers, text, first) = submit(original.clone());
+    publish(headers.clone(), text.clone()).await;
+    // A later copy of the same message (the inbox drops it)...
+    let mut copy = headers;
+    copy.insert("Nats-Msg-Id", "a-later-retry-of-the-same-message");
+    publish(copy, text).await;
+    // ...the same content in a new message (a no-op)...
+    let (headers, text, resubmission) = submit(original.clone());
+    publish(headers, text).await;
+    // ...and other content under the same reference (a conflict).
+    let mut changed = original;
+    changed["participants"] = json!(30);
+    let (headers, text, conflict) = submit(changed);
+    publish(headers, text).await;
+
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let second = service_kit::app::App::start(
+        settings(&nats.url(), &db.url),
+        vec![intake_def()],
+        shutdown.clone(),
+    )
+    .await
+    .expect("intake starts again");
+    let running = tokio::spawn(second.wait());
+
+    let mut events = test_support::StreamReader::new(
+        &js,
+        contract::subjects::STREAM_EVENTS,
+        "ileaps.events.enquiry.>",
+    )
+    .await;
+    let received = outcome_of(&mut events, &first).await;
+    assert_eq!(ce_type(&received), "ileaps.enquiry.received.v1");
+    let rejected = outcome_of(&mut events, &conflict).await;
+    assert_eq!(ce_type(&rejected), "ileaps.enquiry.rejected.v1");
+    assert_eq!(codes(&rejected), ["REFERENCE_CONFLICT"]);
+    let rest = events.collect_for(Duration::from_secs(1)).await;
+    let about_b1: Vec<_> = rest
+        .iter()
+        .filter(|m| body(m)["reference"] == "CMB-B1")
+        .map(ce_type)
+        .collect();
+    assert!(
+        about_b1.is_empty(),
+        "more outcomes for CMB-B1: {about_b1:?}"
+    );
+    let recorded: Vec<String> =
+        sqlx::query_scalar("SELECT inbound_id FROM intake.enquiries WHERE reference = 'CMB-B1'")
+            .fetch_all(&db.pool)
+            .await
+            .expect("the enquiries are readable");
+    assert_eq!(
+        recorded,
+        std::slice::from_ref(&first),
+        "the first submission won"
+    );
+    // They were handled in one batch: their inbox rows share a transaction.
+    let handled_at: Vec<chrono::DateTime<chrono::Utc>> = sqlx::query_scalar(
+        "SELECT DISTINCT processed_at FROM intake.inbox \
+         WHERE split_part(id, '#', 1) = ANY($1)",
+    )
+    .bind(vec![first, resubmission, conflict])
+    .fetch_all(&db.pool)
+    .await
+    .expect("the inbox is readable");
+    assert_eq!(handled_at.len(), 1, "handled in one batch: {handled_at:?}");
+
+    shutdown.cancel();
+    running
+        .await
+        .expect("app task")
+        .expect("intake stops cleanly");
 }

@@ -5,3 +5,4 @@
 mod helpers;
 mod intake;
 mod shutdown;
+mod sigterm;

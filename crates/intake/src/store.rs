@@ -97,6 +97,70 @@ pub async fn insert_enquiry(
     Ok(result.rows_affected() == 1)
 }
 
+/// Enquiries to record with one statement, one element per enquiry in each
+/// column. Their `(city, reference)` must be distinct.
+#[derive(Debug, Default)]
+pub struct NewEnquiries {
+    pub ids: Vec<Uuid>,
+    pub cities: Vec<String>,
+    pub references: Vec<String>,
+    pub fingerprints: Vec<String>,
+    pub submissions: Vec<serde_json::Value>,
+    pub priorities: Vec<bool>,
+    pub inbound_ids: Vec<String>,
+    pub received_at: Vec<DateTime<Utc>>,
+}
+
+/// Records the enquiries whose `(city, reference)` does not exist yet;
+/// returns the `(city, reference)` of those recorded.
+pub async fn insert_enquiries(
+    conn: &mut PgConnection,
+    enquiries: &NewEnquiries,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"INSERT INTO intake.enquiries
+               (id, city, reference, fingerprint, submission, priority, inbound_id, received_at)
+           SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[],
+                                $6::bool[], $7::text[], $8::timestamptz[])
+           ON CONFLICT (city, reference) DO NOTHING
+           RETURNING city, reference"#,
+        &enquiries.ids,
+        &enquiries.cities,
+        &enquiries.references,
+        &enquiries.fingerprints,
+        &enquiries.submissions,
+        &enquiries.priorities,
+        &enquiries.inbound_ids,
+        &enquiries.received_at,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.city, r.reference)).collect())
+}
+
+/// The fingerprints of the enquiries that exist among `(cities[i], references[i])`,
+/// as `(city, reference, fingerprint)`.
+pub async fn find_fingerprints(
+    conn: &mut PgConnection,
+    cities: &[String],
+    references: &[String],
+) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT e.city, e.reference, e.fingerprint
+           FROM intake.enquiries e
+           JOIN UNNEST($1::text[], $2::text[]) AS k (city, reference)
+             ON e.city = k.city AND e.reference = k.reference"#,
+        cities,
+        references,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.city, r.reference, r.fingerprint))
+        .collect())
+}
+
 /// What the status query and the natural-key checks need of an enquiry.
 #[derive(Debug, Clone)]
 pub struct EnquiryState {
@@ -167,6 +231,54 @@ pub async fn insert_rejection(
         rejection.inbound_id,
         rejection.reasons,
         rejection.rejected_at,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Rejections to record with one statement, one element per rejection in
+/// each column.
+#[derive(Debug, Default)]
+pub struct NewRejections {
+    pub ids: Vec<Uuid>,
+    pub cities: Vec<Option<String>>,
+    pub references: Vec<Option<String>>,
+    pub inbound_ids: Vec<Option<String>>,
+    pub reasons: Vec<serde_json::Value>,
+    pub rejected_at: Vec<DateTime<Utc>>,
+}
+
+impl NewRejections {
+    pub fn push(&mut self, rejection: &NewRejection<'_>) {
+        self.ids.push(rejection.id);
+        self.cities.push(rejection.city.map(str::to_owned));
+        self.references.push(rejection.reference.map(str::to_owned));
+        self.inbound_ids
+            .push(rejection.inbound_id.map(str::to_owned));
+        self.reasons.push(rejection.reasons.clone());
+        self.rejected_at.push(rejection.rejected_at);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
+pub async fn insert_rejections(
+    conn: &mut PgConnection,
+    rejections: &NewRejections,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"INSERT INTO intake.rejections (id, city, reference, inbound_id, reasons, rejected_at)
+           SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[],
+                                $6::timestamptz[])"#,
+        &rejections.ids,
+        &rejections.cities as &[Option<String>],
+        &rejections.references as &[Option<String>],
+        &rejections.inbound_ids as &[Option<String>],
+        &rejections.reasons,
+        &rejections.rejected_at,
     )
     .execute(conn)
     .await?;

@@ -1,11 +1,22 @@
 //! The durable pull-consumer loop every service runs.
 //!
 //! Messages are pulled in batches. A batch is handled in **one** Postgres
-//! transaction, with a savepoint per message, so one commit (the expensive
-//! part, about 0.5 ms here) serves many messages, while one message's failure
-//! undoes only its own writes. Inside the transaction each message is first
-//! recorded in the consumer's inbox: a redelivery finds its row and is
-//! acknowledged without effect. Acks are sent only after the commit.
+//! transaction, so one commit (the expensive part, about 0.5 ms here) serves
+//! many messages, while one message's failure undoes only its own writes.
+//! Acks are sent only after the commit.
+//!
+//! Inside the transaction the whole batch is first recorded in the consumer's
+//! inbox with one statement: a redelivery (or a second copy of a message in
+//! the same batch) finds its row and is acknowledged without effect. The
+//! first-time messages then go to [`Handler::handle_batch`] together, under
+//! one savepoint. By default that handles them one by one, each under its own
+//! savepoint; a handler may instead do set-based work for the whole batch.
+//! A message the handler fails has its inbox row removed again, so its
+//! redelivery is handled. If the batch call fails as a whole (a database
+//! error, or a handler bug), everything since the savepoint is rolled back
+//! and the batch is handled message by message, each with its own savepoint
+//! around its inbox row and its writes: one bad message still costs only
+//! itself.
 //!
 //! A handler says whether a failure is [`HandlerError::Retryable`] (NAK with
 //! backoff: the database or network was in trouble) or
@@ -27,7 +38,8 @@ use async_nats::jetstream::{self, AckKind, consumer::pull, message::Message};
 use bytes::Bytes;
 use contract::{Envelope, EnvelopeError, Service};
 use futures::{FutureExt, StreamExt};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Row};
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -80,12 +92,23 @@ pub struct Delivery {
     /// The CloudEvents envelope, or why the headers are not one.
     pub envelope: Result<Envelope, EnvelopeError>,
     stream: String,
+    /// The consumer span of this message, a child of the publisher's trace.
+    span: tracing::Span,
 }
 
 impl Delivery {
     /// The stream the message was read from.
     pub fn stream_name(&self) -> &str {
         &self.stream
+    }
+
+    /// The message's consumer span (OpenTelemetry's messaging conventions),
+    /// continuing the publisher's trace. The loop runs the per-message
+    /// handler inside it; a batch handler can enter it for one message's work
+    /// or stamp its outgoing events with it
+    /// ([`OutgoingMessage::in_trace_of`](crate::OutgoingMessage::in_trace_of)).
+    pub fn span(&self) -> &tracing::Span {
+        &self.span
     }
 
     /// `(ce-source, ce-id)`: the message's identity, for the inbox. A message
@@ -150,12 +173,65 @@ pub trait Handler: Send + Sync + 'static {
         delivery: &'a Delivery,
     ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a;
 
+    /// Handles a batch's first-time messages, in order, inside the batch's
+    /// transaction: one result per delivery, in the same order.
+    ///
+    /// A message whose result is an error must have left no writes behind.
+    /// An error for the whole batch (or a database error) makes the loop roll
+    /// back everything this call wrote and handle the batch again with
+    /// [`handle`](Self::handle), one savepoint per message.
+    ///
+    /// By default it calls [`handle`](Self::handle) for each message under
+    /// its own savepoint. Override it to do set-based work (a few statements
+    /// for the whole batch instead of a few per message).
+    fn handle_batch<'a>(
+        &'a self,
+        tx: &'a mut PgConnection,
+        deliveries: &'a [&'a Delivery],
+    ) -> impl Future<Output = Result<Vec<Result<(), HandlerError>>, HandlerError>> + Send + 'a {
+        async move {
+            let mut results = Vec::with_capacity(deliveries.len());
+            for delivery in deliveries {
+                let result = handle_fenced(self, &mut *tx, delivery)
+                    .instrument(delivery.span().clone())
+                    .await?;
+                results.push(result);
+            }
+            Ok(results)
+        }
+    }
+
     /// Called after a batch commits: the place to wake the outbox relay.
     fn committed(&self) {}
 
     /// The inbox identity of a message; by default `(ce-source, ce-id)`.
     fn identity(&self, delivery: &Delivery) -> (String, String) {
         delivery.identity()
+    }
+}
+
+/// One message under its own savepoint: its writes stay if it succeeds and
+/// are rolled back if it fails. The outer error is the savepoint machinery's
+/// own (the connection is in trouble).
+async fn handle_fenced<H: Handler + ?Sized>(
+    handler: &H,
+    tx: &mut PgConnection,
+    delivery: &Delivery,
+) -> Result<Result<(), HandlerError>, sqlx::Error> {
+    sqlx::query("SAVEPOINT message").execute(&mut *tx).await?;
+    match handler.handle(tx, delivery).await {
+        Ok(()) => {
+            sqlx::query("RELEASE SAVEPOINT message")
+                .execute(&mut *tx)
+                .await?;
+            Ok(Ok(()))
+        }
+        Err(failure) => {
+            sqlx::query("ROLLBACK TO SAVEPOINT message")
+                .execute(&mut *tx)
+                .await?;
+            Ok(Err(failure))
+        }
     }
 }
 
@@ -185,6 +261,8 @@ struct Loop<H> {
     js: jetstream::Context,
     metrics: Arc<Metrics>,
     inbox_insert: String,
+    inbox_insert_all: String,
+    inbox_delete_all: String,
 }
 
 /// Consumes until `shutdown`: then stops pulling, finishes the batch in hand
@@ -206,6 +284,17 @@ pub async fn run_consumer<H: Handler>(
         "INSERT INTO {} (consumer, source, id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         schema.table("inbox")
     );
+    let inbox_insert_all = format!(
+        "INSERT INTO {} (consumer, source, id) \
+         SELECT $1, * FROM UNNEST($2::text[], $3::text[]) \
+         ON CONFLICT DO NOTHING RETURNING source, id",
+        schema.table("inbox")
+    );
+    let inbox_delete_all = format!(
+        "DELETE FROM {} WHERE consumer = $1 \
+         AND (source, id) IN (SELECT * FROM UNNEST($2::text[], $3::text[]))",
+        schema.table("inbox")
+    );
     let this = Loop {
         spec,
         handler,
@@ -213,6 +302,8 @@ pub async fn run_consumer<H: Handler>(
         js,
         metrics,
         inbox_insert,
+        inbox_insert_all,
+        inbox_delete_all,
     };
     this.run(shutdown).await
 }
@@ -396,7 +487,7 @@ impl<H: Handler> Loop<H> {
             .info()
             .map(|info| (info.stream_sequence, info.delivered))
             .unwrap_or((0, 1));
-        Delivery {
+        let mut delivery = Delivery {
             subject: message.subject.to_string(),
             headers: message.headers.clone(),
             payload: message.payload.clone(),
@@ -404,24 +495,147 @@ impl<H: Handler> Loop<H> {
             delivered,
             envelope: Envelope::from_headers(message.headers.as_ref()),
             stream: self.spec.stream.clone(),
-        }
+            span: tracing::Span::none(),
+        };
+        delivery.span = consume_span(&self.spec, &delivery);
+        delivery
     }
 
     async fn transact(&self, deliveries: &[Delivery]) -> Result<Vec<Outcome>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let mut outcomes = Vec::with_capacity(deliveries.len());
-        for delivery in deliveries {
-            let span = consume_span(&self.spec, delivery);
-            let outcome = self.handle_one(&mut tx, delivery).instrument(span).await?;
-            outcomes.push(outcome);
-        }
+        let outcomes = match self.handle_batch(&mut tx, deliveries).await? {
+            Some(outcomes) => outcomes,
+            None => {
+                let mut outcomes = Vec::with_capacity(deliveries.len());
+                for delivery in deliveries {
+                    let span = delivery.span().clone();
+                    let outcome = self.handle_one(&mut tx, delivery).instrument(span).await?;
+                    outcomes.push(outcome);
+                }
+                outcomes
+            }
+        };
         tx.commit().await?;
         Ok(outcomes)
     }
 
-    /// One message inside the batch transaction. A savepoint fences its
-    /// writes; only errors of the savepoint machinery itself (the connection
-    /// is gone) abort the batch.
+    /// The batch path, under one savepoint: `None` when it failed as a whole
+    /// and was rolled back, so the batch must be handled message by message.
+    /// Only errors of the savepoint machinery itself abort the batch.
+    async fn handle_batch(
+        &self,
+        tx: &mut PgConnection,
+        deliveries: &[Delivery],
+    ) -> Result<Option<Vec<Outcome>>, sqlx::Error> {
+        sqlx::query("SAVEPOINT batch").execute(&mut *tx).await?;
+        let span =
+            info_span!("process batch", consumer = %self.spec.name, messages = deliveries.len());
+        match self.try_batch(tx, deliveries).instrument(span).await {
+            Ok(outcomes) => {
+                sqlx::query("RELEASE SAVEPOINT batch")
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(Some(outcomes))
+            }
+            Err(error) => {
+                warn!(consumer = %self.spec.name, error = %error_chain(&error), messages = deliveries.len(), "the batch failed as a whole; handling its messages one by one");
+                sqlx::query("ROLLBACK TO SAVEPOINT batch")
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Records the batch in the inbox, hands the first-time messages to the
+    /// handler together and takes the failed ones out of the inbox again.
+    async fn try_batch(
+        &self,
+        tx: &mut PgConnection,
+        deliveries: &[Delivery],
+    ) -> Result<Vec<Outcome>, HandlerError> {
+        let identities: Vec<(String, String)> = deliveries
+            .iter()
+            .map(|delivery| self.handler.identity(delivery))
+            .collect();
+        let (sources, ids): (Vec<&str>, Vec<&str>) = identities
+            .iter()
+            .map(|(source, id)| (source.as_str(), id.as_str()))
+            .unzip();
+        let rows = sqlx::query(&self.inbox_insert_all)
+            .bind(&self.spec.name)
+            .bind(&sources)
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut recorded = HashSet::with_capacity(rows.len());
+        for row in rows {
+            recorded.insert((row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?));
+        }
+        // A message is first-time if its row is new; the first of two copies
+        // in one batch takes the row, the second is a duplicate.
+        let first_time: Vec<bool> = identities
+            .iter()
+            .map(|identity| recorded.remove(identity))
+            .collect();
+        let firsts: Vec<&Delivery> = deliveries
+            .iter()
+            .zip(&first_time)
+            .filter_map(|(delivery, first)| first.then_some(delivery))
+            .collect();
+        let results = if firsts.is_empty() {
+            Vec::new()
+        } else {
+            self.handler.handle_batch(&mut *tx, &firsts).await?
+        };
+        if results.len() != firsts.len() {
+            return Err(HandlerError::Retryable(
+                format!(
+                    "the handler returned {} results for {} messages",
+                    results.len(),
+                    firsts.len()
+                )
+                .into(),
+            ));
+        }
+        // Failed messages leave no trace, their inbox rows included.
+        let (failed_sources, failed_ids): (Vec<&str>, Vec<&str>) = identities
+            .iter()
+            .zip(&first_time)
+            .filter(|(_, first)| **first)
+            .zip(&results)
+            .filter(|(_, result)| result.is_err())
+            .map(|((identity, _), _)| (identity.0.as_str(), identity.1.as_str()))
+            .unzip();
+        if !failed_sources.is_empty() {
+            sqlx::query(&self.inbox_delete_all)
+                .bind(&self.spec.name)
+                .bind(&failed_sources)
+                .bind(&failed_ids)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let mut results = results.into_iter();
+        let outcomes = deliveries
+            .iter()
+            .zip(first_time)
+            .map(|(delivery, first)| {
+                if !first {
+                    return Outcome::Duplicate;
+                }
+                match results.next() {
+                    Some(Ok(())) => Outcome::Done,
+                    Some(Err(failure)) => self.after_failure(delivery, failure),
+                    None => unreachable!("one result per first-time message, checked above"),
+                }
+            })
+            .collect();
+        Ok(outcomes)
+    }
+
+    /// One message inside the batch transaction, when the batch path failed:
+    /// a savepoint fences its inbox row and its writes; only errors of the
+    /// savepoint machinery itself (the connection is gone) abort the batch.
     async fn handle_one(
         &self,
         tx: &mut PgConnection,

@@ -49,6 +49,22 @@ impl OutgoingMessage {
             body: body.to_json(),
         }
     }
+
+    /// Puts the event in the trace of `span` (usually
+    /// [`Delivery::span`](crate::Delivery::span)): for events written outside
+    /// the span of the message that caused them, such as a batch handler's.
+    /// Without it, [`Outbox::enqueue_all`] uses the trace current when the
+    /// row is written.
+    #[must_use]
+    pub fn in_trace_of(mut self, span: &tracing::Span) -> Self {
+        if self.envelope.traceparent.is_none()
+            && let Some((parent, state)) = span.in_scope(telemetry::current_traceparent)
+        {
+            self.envelope.traceparent = Some(parent);
+            self.envelope.tracestate = state;
+        }
+        self
+    }
 }
 
 /// A handle on one schema's outbox: cheap to clone, shared by the handlers

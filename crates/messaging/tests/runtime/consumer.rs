@@ -448,3 +448,115 @@ async fn a_consumer_that_can_never_be_created_is_an_error() {
         "{result:?}"
     );
 }
+
+#[tokio::test]
+async fn two_copies_of_a_message_in_one_batch_take_effect_once() {
+    let h = Harness::start().await;
+
+    // Waiting before the consumer starts, so they come in one pull: another
+    // message first (JetStream may hand over the first on its own), then a
+    // message and a later copy of it (same ce-source and ce-id, another
+    // Nats-Msg-Id), as a city retrying after a lost ack sends it.
+    h.publish(
+        LYON,
+        city_headers("lyon", ENQUIRY_SUBMIT),
+        br#"{"reference":"B-0"}"#,
+    )
+    .await;
+    let headers = city_headers("lyon", ENQUIRY_SUBMIT);
+    let ce_id = headers.get(ID).expect("a ce-id").as_str().to_owned();
+    h.publish(LYON, headers.clone(), br#"{"reference":"B-1"}"#)
+        .await;
+    let mut again = headers;
+    again.insert(NATS_MSG_ID, format!("retry-{ce_id}").as_str());
+    h.publish(LYON, again, br#"{"reference":"B-1"}"#).await;
+
+    let handler = Recorder::succeeding();
+    let spec = inbound_consumer();
+    let name = spec.name.clone();
+    h.spawn_consumer(spec, handler.clone());
+    h.wait_consumed(&name, "ok", 2).await;
+    h.wait_consumed(&name, "duplicate", 1).await;
+
+    let effects = h.effects().await;
+    let copies = effects.iter().filter(|e| e.ce_id == ce_id).count();
+    assert_eq!(copies, 1, "the effect happened once: {effects:?}");
+    let attempts = handler.attempts();
+    assert_eq!(
+        attempts.iter().filter(|a| a.ce_id == ce_id).count(),
+        1,
+        "the handler ran once for it: {attempts:?}"
+    );
+    assert_eq!(h.consumed(&name, "ok"), 2);
+    assert_eq!(h.consumed(&name, "retried"), 0);
+}
+
+/// A handler whose batch path writes every message's row, then fails the
+/// batch as a whole, as a set-based statement refused by the database would.
+struct FailingBatches(std::sync::Arc<Recorder>);
+
+impl messaging::Handler for FailingBatches {
+    async fn handle(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        delivery: &messaging::Delivery,
+    ) -> Result<(), HandlerError> {
+        self.0.handle(tx, delivery).await
+    }
+
+    async fn handle_batch(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        deliveries: &[&messaging::Delivery],
+    ) -> Result<Vec<Result<(), HandlerError>>, HandlerError> {
+        for delivery in deliveries {
+            self.0.handle(tx, delivery).await?;
+        }
+        Err(database_trouble())
+    }
+}
+
+#[tokio::test]
+async fn a_batch_that_fails_as_a_whole_is_handled_message_by_message() {
+    let h = Harness::start().await;
+    const BAD: usize = 4;
+    let mut ids = Vec::new();
+    for n in 0..9 {
+        let mut headers = city_headers("lyon", ENQUIRY_SUBMIT);
+        if n == BAD {
+            headers.insert(POISON, "yes");
+        }
+        ids.push(headers.get(ID).expect("a ce-id").as_str().to_owned());
+        h.publish(
+            LYON,
+            headers,
+            format!(r#"{{"reference":"F-{n}"}}"#).as_bytes(),
+        )
+        .await;
+    }
+    // One by one, the poisoned message is refused by the database.
+    let recorder = Recorder::refused_by_the_database_when_poisoned();
+    let spec = inbound_consumer();
+    let name = spec.name.clone();
+    h.spawn_consumer(spec, std::sync::Arc::new(FailingBatches(recorder.clone())));
+    h.wait_consumed(&name, "ok", 8).await;
+    h.wait_consumed(&name, "dead_lettered", 1).await;
+
+    // The batch path's writes were rolled back: each effect is there once.
+    let effects = h.effects().await;
+    let committed: Vec<&str> = effects.iter().map(|e| e.ce_id.as_str()).collect();
+    let good: Vec<&str> = ids
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != BAD)
+        .map(|(_, id)| id.as_str())
+        .collect();
+    assert_eq!(committed, good);
+    assert_eq!(h.consumed(&name, "retried"), 0, "nobody was retried");
+    assert_eq!(h.consumed(&name, "duplicate"), 0);
+    let mut dead =
+        StreamReader::new(&h.js, subjects::STREAM_DLQ, &subjects::dlq(Service::Intake)).await;
+    let letter = dead.next(DEADLINE).await;
+    assert_eq!(crate::support::header(&letter, ID), ids[BAD]);
+    assert!(crate::support::header(&letter, dlq::REASON).contains("23502"));
+}
