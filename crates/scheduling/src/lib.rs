@@ -5,5 +5,168 @@
 //!
 //! - [`domain`]: the pure planning rules (what each kind becomes, lead time,
 //!   windows, working hours, joining, programme capacity). No I/O, no clock.
+//! - [`store`]: all of scheduling's SQL (schema `scheduling`): its copy of
+//!   each enquiry, the workshops with their versions, and the calendar read
+//!   around a request with indexed queries.
+//! - [`handlers`]: a programme event in, one transaction, workshop events
+//!   out through the outbox.
+//! - [`start`]: wires them to NATS and Postgres, as `ileaps-scheduling` and
+//!   `ileaps run` both do.
+//!
+//! # Flow
+//!
+//! - `enquiry.received` → store the enquiry → read the calendar around its
+//!   window → [`domain::plan`]: join a planned joint workshop (a new version,
+//!   `workshop.scheduled`), plan a new one (`workshop.scheduled` version 1),
+//!   or `workshop.unschedulable` (`NO_SLOT_IN_WINDOW`).
+//! - `assignment.made` for the current version → the workshop is staffed
+//!   (which version is recorded); an older version's is stale and ignored.
+//! - `assignment.unfilled` for the current version → a later date
+//!   ([`domain::next_slot`], the calendar read without the workshop):
+//!   `workshop.rescheduled`, at most [`domain::Rules::max_reschedules`]
+//!   times; then, or when no later date fits, `workshop.unschedulable`
+//!   (`NO_EXPERT_AFTER_RETRIES`) for each of its cities and
+//!   `workshop.cancelled`, so assignment releases what it held.
+//! - `enquiry.withdrawn` → the city leaves its workshop (`workshop.scheduled`
+//!   with the cities left), or the last city out cancels it.
+//!
+//! # Order and determinism (rule 7)
+//!
+//! One durable consumer reads all of `ileaps.events.>`, not one per subject:
+//! events are then handled in the stream's order, so the same events in the
+//! same order give the same plan. Workshop ids are UUIDv5 of the enquiry that
+//! created them, and attendees are listed in the order they joined, so the
+//! plan is the same down to its ids and event bodies. Beneficiary cities'
+//! `priority` is stored but does not reorder planning: reordering within a
+//! pulled batch would make the plan depend on how messages were batched.
+//!
+//! # Replicas
+//!
+//! Replicas share the durable consumer. Rules 4 and 5 (no overlapping
+//! engagements for a city, at most 3 a day) are rules across rows that the
+//! database cannot express simply, so every planning decision first takes
+//! one transaction-scoped advisory lock (`pg_advisory_xact_lock`): decisions
+//! are made one at a time, each seeing the ones before it. Each is a few
+//! indexed reads, so the lock is held briefly. With several replicas the
+//! order in which two of them take the lock may differ from the stream's, so
+//! the rules always hold but rule 7's "same plan" is guaranteed for one
+//! replica (or events far enough apart).
 
 pub mod domain;
+pub mod handlers;
+pub mod store;
+
+use contract::{Service, subjects};
+use messaging::admin::AdminError;
+use messaging::runtime::RelayHandle;
+use messaging::{ConsumerSpec, Outbox, Schema, ServiceRuntime, TaskError, Tasks, run_consumer};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// Scheduling's migrations, run by [`messaging::migrate`] in schema `scheduling`.
+pub static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The durable consumer's name on `ILEAPS_EVENTS`, shared by all replicas.
+pub const CONSUMER: &str = "scheduling";
+
+pub fn schema() -> Schema {
+    Schema::new(Service::Scheduling.name()).expect("a valid schema name")
+}
+
+/// Starts scheduling's consumer, relay and operator commands. Migrations
+/// and streams must be in place (see `service-kit`).
+pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> RelayHandle {
+    let service = Service::Scheduling;
+    let outbox = Outbox::new(schema());
+    let handler = Arc::new(handlers::SchedulingHandler::new(
+        outbox.clone(),
+        domain::Rules::default(),
+    ));
+
+    let pool = runtime.pool.clone();
+    let relay = runtime.spawn_relay_and_admin(tasks, service, &outbox, |admin| {
+        admin.command("workshops.list", move |body| {
+            let pool = pool.clone();
+            async move { list_workshops(&pool, &body).await }
+        })
+    });
+
+    let spec = ConsumerSpec::new(
+        service,
+        CONSUMER,
+        subjects::STREAM_EVENTS,
+        subjects::EVENTS_ALL,
+    );
+    let (pool, js, metrics, shutdown) = (
+        runtime.pool.clone(),
+        runtime.js.clone(),
+        runtime.metrics.clone(),
+        runtime.shutdown.clone(),
+    );
+    tasks.spawn(async move {
+        run_consumer(spec, handler, &schema(), pool, js, metrics, shutdown)
+            .await
+            .map_err(|e| TaskError::new(service, "events consumer", e))
+    });
+    relay
+}
+
+/// `workshops.list`: the planned workshops, earliest first, with sessions,
+/// cities, status, version and whether the current version is staffed.
+/// Body: optional `{"limit": n}` (default 500); empty or `null` is `{}`.
+async fn list_workshops(pool: &sqlx::PgPool, body: &[u8]) -> Result<Value, AdminError> {
+    #[derive(serde::Deserialize, Default)]
+    struct Request {
+        limit: Option<i64>,
+    }
+    let request: Request = if body.iter().all(u8::is_ascii_whitespace) {
+        Request::default()
+    } else {
+        serde_json::from_slice::<Option<Request>>(body)
+            .map_err(|e| AdminError::bad_request(e.to_string()))?
+            .unwrap_or_default()
+    };
+    let limit = request.limit.unwrap_or(500).clamp(1, 10_000);
+    let mut conn = pool
+        .acquire()
+        .await
+        .map_err(|e| AdminError::unavailable(&e))?;
+    let rows = store::list_workshops(&mut conn, limit)
+        .await
+        .map_err(|e| AdminError::unavailable(&e))?;
+    let listed: Vec<Value> = rows
+        .into_iter()
+        .map(|(row, attendees)| {
+            let sessions: Vec<Value> = row
+                .session_starts
+                .iter()
+                .zip(&row.session_ends)
+                .map(|(start, end)| json!({ "start": start, "end": end }))
+                .collect();
+            let cities: Vec<Value> = attendees
+                .iter()
+                .map(|a| {
+                    json!({ "city": a.city, "enquiryId": a.id, "participants": a.participants })
+                })
+                .collect();
+            json!({
+                "workshopId": row.id,
+                "version": row.version,
+                "kind": row.kind,
+                "topics": row.topics,
+                "format": row.format,
+                "hostCity": row.host_city,
+                "timeZone": row.time_zone,
+                "sessions": sessions,
+                "cities": cities,
+                "languages": row.languages,
+                "status": row.status,
+                "statusReason": row.status_reason,
+                "staffedVersion": row.staffed_version,
+                "staffed": row.staffed_version == Some(row.version),
+                "reschedules": row.reschedules,
+            })
+        })
+        .collect();
+    Ok(Value::Array(listed))
+}

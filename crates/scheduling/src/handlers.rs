@@ -1,0 +1,529 @@
+//! A programme event in, one transaction, workshop events out.
+//!
+//! Each event is judged against what the store holds, inside the consumer's
+//! batch transaction, and the events it causes are written to the outbox in
+//! that same transaction. Planning handlers (`enquiry.received`,
+//! `enquiry.withdrawn`, `assignment.unfilled`) first take the planning lock
+//! ([`store::lock_planning`]), so decisions are made one at a time across
+//! replicas. Every handler is idempotent on its own too: an enquiry already
+//! recorded, a withdrawal already applied or an `unfilled` for a version
+//! that is no longer current changes nothing.
+
+use crate::domain::{
+    Attendee, DateWindow, DaySpan, Decision, PlannedWorkshop, Request, Rules, Session,
+    UnschedulableCode, next_slot, plan,
+};
+use crate::store::{self, CalendarQuery, NewEnquiry, Unreadable};
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use contract::proto::assignment::v1::{AssignmentMade, AssignmentUnfilled};
+use contract::proto::common::v1::{self as common, EnquiryKind, Format, Topic};
+use contract::proto::enquiry::v1::{EnquiryReceived, EnquiryWithdrawn};
+use contract::proto::workshop::v1::{
+    Participation, WorkshopCancelled, WorkshopRescheduled, WorkshopScheduled, WorkshopUnschedulable,
+};
+use contract::{CloudEvent, Service, subjects};
+use messaging::{Delivery, Handler, HandlerError, Outbox, OutgoingMessage};
+use sqlx::PgConnection;
+use tracing::{debug, info, warn};
+use uuid::Uuid;
+
+/// The namespace of workshop ids: a workshop's id is the UUIDv5 of the
+/// enquiry that created it, so the same events give the same ids.
+const WORKSHOP_NAMESPACE: Uuid = Uuid::from_u128(0x6a1c_3f0e_5b7d_4e21_9c4a_2d8e_7f10_b3a5);
+
+/// The reason a workshop is cancelled when its last city withdraws.
+pub const ALL_WITHDREW: &str = "all cities withdrew";
+
+/// Consumes `ileaps.events.>`.
+#[derive(Debug, Clone)]
+pub struct SchedulingHandler {
+    outbox: Outbox,
+    rules: Rules,
+}
+
+impl SchedulingHandler {
+    pub fn new(outbox: Outbox, rules: Rules) -> Self {
+        Self { outbox, rules }
+    }
+
+    /// `enquiry.received`: record the enquiry, plan it, announce the plan.
+    async fn received(
+        &self,
+        tx: &mut PgConnection,
+        event: EnquiryReceived,
+    ) -> Result<(), HandlerError> {
+        let request = request_of(&event)?;
+        store::lock_planning(tx).await?;
+        let recorded = store::insert_enquiry(
+            tx,
+            &NewEnquiry {
+                id: &event.enquiry_id,
+                city: &event.city,
+                reference: &event.reference,
+                kind: request.kind,
+                topics: &request.topics,
+                window: request.attendee.window,
+                participants: request.attendee.participants,
+                languages: event.languages.clone(),
+                format: request.attendee.format,
+                time_zone: &event.time_zone,
+                priority: event.priority,
+                received_at: request.attendee.received_at,
+            },
+        )
+        .await?;
+        if !recorded {
+            debug!(enquiry_id = %event.enquiry_id, "enquiry already planned");
+            return Ok(());
+        }
+
+        let cities = [event.city.clone()];
+        let joinable = (request.kind == EnquiryKind::JointWorkshop)
+            .then(|| request.primary_topic().map(|topic| (request.kind, topic)))
+            .flatten();
+        let calendar = store::load_calendar(
+            tx,
+            &CalendarQuery {
+                days: padded(request.attendee.window.start, request.attendee.window.end),
+                cities: &cities,
+                joinable,
+                except: None,
+            },
+        )
+        .await?
+        .map_err(unreadable)?;
+
+        let enquiry_id = request.attendee.enquiry_id.clone();
+        match plan(&request, &calendar, &self.rules) {
+            Decision::Join { workshop_id, .. } => {
+                let mut workshop = calendar
+                    .workshops
+                    .into_iter()
+                    .find(|w| w.id == workshop_id)
+                    .ok_or_else(|| {
+                        HandlerError::permanent("the planner chose an unknown workshop")
+                    })?;
+                let id = parse_workshop_id(&workshop.id)?;
+                let row = store::find_workshop(tx, id)
+                    .await?
+                    .ok_or_else(|| HandlerError::permanent("the joined workshop vanished"))?;
+                workshop.admit(request.attendee.clone(), &self.rules);
+                store::update_workshop(tx, id, &workshop, reschedules_of(row.reschedules)).await?;
+                store::mark_scheduled(tx, &enquiry_id, id, workshop.version).await?;
+                info!(%enquiry_id, workshop_id = %id, version = workshop.version, city = %event.city, "city joins a workshop");
+                self.emit(tx, vec![scheduled(&workshop)]).await
+            }
+            Decision::New(new) => {
+                let id = Uuid::new_v5(&WORKSHOP_NAMESPACE, enquiry_id.as_bytes());
+                let workshop = new.into_planned(id.to_string(), &request);
+                store::insert_workshop(tx, &workshop, id).await?;
+                store::mark_scheduled(tx, &enquiry_id, id, workshop.version).await?;
+                info!(%enquiry_id, workshop_id = %id, city = %event.city, format = workshop.format.as_str_name(), "workshop planned");
+                self.emit(tx, vec![scheduled(&workshop)]).await
+            }
+            Decision::Unschedulable { code, detail } => {
+                store::mark_unschedulable(
+                    tx,
+                    std::slice::from_ref(&enquiry_id),
+                    code.as_str(),
+                    &detail,
+                )
+                .await?;
+                info!(%enquiry_id, city = %event.city, %code, %detail, "enquiry unschedulable");
+                let message = unschedulable(&request.attendee, code, &detail, None);
+                self.emit(tx, vec![message]).await
+            }
+        }
+    }
+
+    /// `enquiry.withdrawn`: the city leaves its workshop; the last city out
+    /// cancels it.
+    async fn withdrawn(
+        &self,
+        tx: &mut PgConnection,
+        event: EnquiryWithdrawn,
+    ) -> Result<(), HandlerError> {
+        store::lock_planning(tx).await?;
+        let Some(enquiry) = store::find_enquiry(tx, &event.enquiry_id).await? else {
+            debug!(enquiry_id = %event.enquiry_id, "withdrawal of an enquiry never planned");
+            return Ok(());
+        };
+        if enquiry.status == "WITHDRAWN" {
+            return Ok(());
+        }
+        let attending = (enquiry.status == "SCHEDULED")
+            .then_some(enquiry.workshop_id)
+            .flatten();
+        let row = match attending {
+            Some(id) => store::find_workshop(tx, id).await?,
+            None => None,
+        };
+        let Some(row) = row.filter(|row| row.status == "PLANNED") else {
+            store::mark_withdrawn(tx, &enquiry.id).await?;
+            return Ok(());
+        };
+        let id = row.id;
+        // Read while the enquiry still attends.
+        let mut workshop = store::load_planned(tx, &row).await?.map_err(unreadable)?;
+        store::mark_withdrawn(tx, &enquiry.id).await?;
+        if workshop.remove_attendee(&enquiry.id, &self.rules).is_none() {
+            return Ok(());
+        }
+        if workshop.attendees.is_empty() {
+            store::close_workshop(tx, id, workshop.version, "CANCELLED", ALL_WITHDREW).await?;
+            info!(workshop_id = %id, version = workshop.version, "workshop cancelled: all cities withdrew");
+            return self
+                .emit(tx, vec![cancelled(id, workshop.version, ALL_WITHDREW)])
+                .await;
+        }
+        store::update_workshop(tx, id, &workshop, reschedules_of(row.reschedules)).await?;
+        info!(workshop_id = %id, version = workshop.version, city = %enquiry.city, "city leaves a workshop");
+        self.emit(tx, vec![scheduled(&workshop)]).await
+    }
+
+    /// `assignment.made`: the current version is staffed; older ones are
+    /// stale.
+    async fn made(&self, tx: &mut PgConnection, event: AssignmentMade) -> Result<(), HandlerError> {
+        let Ok(id) = Uuid::parse_str(&event.workshop_id) else {
+            return Ok(());
+        };
+        if store::mark_staffed(tx, id, event.workshop_version).await? {
+            info!(workshop_id = %id, version = event.workshop_version, "workshop staffed");
+        } else {
+            debug!(workshop_id = %id, version = event.workshop_version, "stale assignment ignored");
+        }
+        Ok(())
+    }
+
+    /// `assignment.unfilled` for the current version: a later date, or after
+    /// the last try (or with none left), `NO_EXPERT_AFTER_RETRIES`.
+    async fn unfilled(
+        &self,
+        tx: &mut PgConnection,
+        event: AssignmentUnfilled,
+    ) -> Result<(), HandlerError> {
+        let Ok(id) = Uuid::parse_str(&event.workshop_id) else {
+            return Ok(());
+        };
+        store::lock_planning(tx).await?;
+        let Some(row) = store::find_workshop(tx, id).await? else {
+            return Ok(());
+        };
+        let current = u32::try_from(row.version).unwrap_or(0);
+        if row.status != "PLANNED" || current != event.workshop_version {
+            debug!(workshop_id = %id, version = event.workshop_version, current, "stale unfilled ignored");
+            return Ok(());
+        }
+        let mut workshop = store::load_planned(tx, &row).await?.map_err(unreadable)?;
+        let tried = reschedules_of(row.reschedules);
+        let code = if event.reason_code.is_empty() {
+            "UNSPECIFIED"
+        } else {
+            event.reason_code.as_str()
+        };
+
+        let later = if tried < self.rules.max_reschedules {
+            self.later_slot(tx, &workshop, id).await?
+        } else {
+            None
+        };
+        if let Some(sessions) = later {
+            workshop.sessions = sessions;
+            workshop.version = workshop.version.saturating_add(1);
+            store::update_workshop(tx, id, &workshop, tried + 1).await?;
+            let reason = format!("NO_EXPERT: {code}");
+            info!(workshop_id = %id, version = workshop.version, try_number = tried + 1, %reason, "workshop rescheduled");
+            return self.emit(tx, vec![rescheduled(&workshop, &reason)]).await;
+        }
+
+        let detail = if tried < self.rules.max_reschedules {
+            format!(
+                "no expert could be assigned ({code}) and no later date fits the window; \
+                 a wider window may help"
+            )
+        } else {
+            format!(
+                "no expert could be assigned ({code}) on the first date or {tried} later ones; \
+                 a wider window or another format may help"
+            )
+        };
+        let version = workshop.version.saturating_add(1);
+        let code_name = UnschedulableCode::NoExpertAfterRetries;
+        let enquiries: Vec<String> = workshop
+            .attendees
+            .iter()
+            .map(|a| a.enquiry_id.clone())
+            .collect();
+        store::close_workshop(tx, id, version, "UNSCHEDULABLE", &detail).await?;
+        store::mark_unschedulable(tx, &enquiries, code_name.as_str(), &detail).await?;
+        info!(workshop_id = %id, version, %detail, "workshop unschedulable");
+        let mut messages: Vec<OutgoingMessage> = workshop
+            .attendees
+            .iter()
+            .map(|a| unschedulable(a, code_name, &detail, Some(id)))
+            .collect();
+        messages.push(cancelled(
+            id,
+            version,
+            &format!("{}: {detail}", code_name.as_str()),
+        ));
+        self.emit(tx, messages).await
+    }
+
+    /// The next feasible dates for `workshop`, the calendar read without it.
+    async fn later_slot(
+        &self,
+        tx: &mut PgConnection,
+        workshop: &PlannedWorkshop,
+        id: Uuid,
+    ) -> Result<Option<Vec<Session>>, HandlerError> {
+        let (Some(start), Some(end)) = (
+            workshop.attendees.iter().map(|a| a.window.start).min(),
+            workshop.attendees.iter().map(|a| a.window.end).max(),
+        ) else {
+            return Ok(None);
+        };
+        let cities: Vec<String> = workshop.cities().into_iter().map(str::to_owned).collect();
+        let calendar = store::load_calendar(
+            tx,
+            &CalendarQuery {
+                days: padded(start, end),
+                cities: &cities,
+                joinable: None,
+                except: Some(id),
+            },
+        )
+        .await?
+        .map_err(unreadable)?;
+        Ok(next_slot(workshop, &calendar, &self.rules))
+    }
+
+    async fn emit(
+        &self,
+        tx: &mut PgConnection,
+        messages: Vec<OutgoingMessage>,
+    ) -> Result<(), HandlerError> {
+        self.outbox.enqueue_all(tx, messages).await?;
+        Ok(())
+    }
+}
+
+impl Handler for SchedulingHandler {
+    async fn handle(&self, tx: &mut PgConnection, delivery: &Delivery) -> Result<(), HandlerError> {
+        match delivery.subject.as_str() {
+            subjects::ENQUIRY_RECEIVED => {
+                if let Some(event) = parse::<EnquiryReceived>(delivery)? {
+                    self.received(tx, event).await?;
+                }
+            }
+            subjects::ENQUIRY_WITHDRAWN => {
+                if let Some(event) = parse::<EnquiryWithdrawn>(delivery)? {
+                    self.withdrawn(tx, event).await?;
+                }
+            }
+            subjects::ASSIGNMENT_MADE => {
+                if let Some(event) = parse::<AssignmentMade>(delivery)? {
+                    self.made(tx, event).await?;
+                }
+            }
+            subjects::ASSIGNMENT_UNFILLED => {
+                if let Some(event) = parse::<AssignmentUnfilled>(delivery)? {
+                    self.unfilled(tx, event).await?;
+                }
+            }
+            // Everything else on the stream (our own events included) is not
+            // ours to act on.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn committed(&self) {
+        self.outbox.wake_relay();
+    }
+}
+
+/// The body of an event of type `E`; `None` (ignored) for another type on
+/// the same subject, such as a later version this release does not know.
+fn parse<E: CloudEvent>(delivery: &Delivery) -> Result<Option<E>, HandlerError> {
+    match &delivery.envelope {
+        Ok(envelope) if envelope.event_type != E::TYPE => {
+            warn!(subject = %delivery.subject, ce_type = %envelope.event_type, "unknown event type ignored");
+            return Ok(None);
+        }
+        Ok(_) => {}
+        Err(error) => {
+            return Err(HandlerError::permanent(format!(
+                "not a CloudEvent: {error}"
+            )));
+        }
+    }
+    E::from_json(&delivery.payload)
+        .map(Some)
+        .map_err(|e| HandlerError::permanent(format!("not a valid {} body: {e}", E::TYPE)))
+}
+
+/// What the planner needs from an `enquiry.received`.
+fn request_of(event: &EnquiryReceived) -> Result<Request, HandlerError> {
+    let bad =
+        |what: String| HandlerError::permanent(format!("enquiry {}: {what}", event.enquiry_id));
+    if event.enquiry_id.is_empty() || event.city.is_empty() {
+        return Err(bad("no enquiry id or city".to_owned()));
+    }
+    let kind = EnquiryKind::try_from(event.kind).unwrap_or(EnquiryKind::Unspecified);
+    let topics = event
+        .topics
+        .iter()
+        .map(|t| Topic::try_from(*t).map_err(|_| bad(format!("unknown topic {t}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let window = event
+        .preferred_window
+        .as_ref()
+        .ok_or_else(|| bad("no preferred window".to_owned()))?;
+    let date = |raw: &str| {
+        NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| bad(format!("date {raw:?}")))
+    };
+    let window = DateWindow::new(date(&window.start)?, date(&window.end)?);
+    let time_zone = store::parse_zone(&event.time_zone).map_err(bad)?;
+    let received_at = event
+        .received_at
+        .as_ref()
+        .and_then(|t| {
+            DateTime::<Utc>::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0))
+        })
+        .ok_or_else(|| bad("no received time".to_owned()))?;
+    Ok(Request {
+        attendee: Attendee {
+            enquiry_id: event.enquiry_id.clone(),
+            city: event.city.clone(),
+            time_zone,
+            window,
+            received_at,
+            participants: event.participants,
+            languages: event.languages.iter().cloned().collect(),
+            format: Format::try_from(event.format).unwrap_or(Format::Unspecified),
+        },
+        kind,
+        topics,
+    })
+}
+
+/// The programme days around a window: a local date and a Seoul date differ
+/// by at most one day for the programme's zones; two keeps a margin.
+fn padded(start: NaiveDate, end: NaiveDate) -> DaySpan {
+    DaySpan::new(
+        start.checked_sub_days(Days::new(2)).unwrap_or(start),
+        end.checked_add_days(Days::new(2)).unwrap_or(end),
+    )
+}
+
+fn parse_workshop_id(id: &str) -> Result<Uuid, HandlerError> {
+    Uuid::parse_str(id).map_err(|_| HandlerError::permanent(format!("workshop id {id:?}")))
+}
+
+fn reschedules_of(stored: i32) -> u32 {
+    u32::try_from(stored).unwrap_or(0)
+}
+
+fn unreadable(error: Unreadable) -> HandlerError {
+    HandlerError::permanent(error.to_string())
+}
+
+// --- events -------------------------------------------------------------------
+
+/// `workshop.scheduled`: the workshop's full current state.
+pub fn scheduled(workshop: &PlannedWorkshop) -> OutgoingMessage {
+    let body = WorkshopScheduled {
+        workshop_id: workshop.id.clone(),
+        version: workshop.version,
+        kind: workshop.kind.into(),
+        primary_topic: workshop
+            .primary_topic()
+            .unwrap_or(Topic::Unspecified)
+            .into(),
+        topics: workshop.topics.iter().map(|t| (*t).into()).collect(),
+        format: workshop.format.into(),
+        host_city: workshop.host_city.clone().unwrap_or_default(),
+        time_zone: workshop.time_zone.name().to_owned(),
+        sessions: sessions(&workshop.sessions),
+        cities: workshop
+            .attendees
+            .iter()
+            .map(|a| Participation {
+                city: a.city.clone(),
+                enquiry_id: a.enquiry_id.clone(),
+                participants: a.participants,
+            })
+            .collect(),
+        languages: workshop.languages.iter().cloned().collect(),
+    };
+    OutgoingMessage::event(
+        Service::Scheduling,
+        subjects::WORKSHOP_SCHEDULED,
+        &workshop.id,
+        &body,
+    )
+}
+
+fn rescheduled(workshop: &PlannedWorkshop, reason: &str) -> OutgoingMessage {
+    let body = WorkshopRescheduled {
+        workshop_id: workshop.id.clone(),
+        version: workshop.version,
+        sessions: sessions(&workshop.sessions),
+        reason: reason.to_owned(),
+    };
+    OutgoingMessage::event(
+        Service::Scheduling,
+        subjects::WORKSHOP_RESCHEDULED,
+        &workshop.id,
+        &body,
+    )
+}
+
+fn cancelled(id: Uuid, version: u32, reason: &str) -> OutgoingMessage {
+    let id = id.to_string();
+    let body = WorkshopCancelled {
+        workshop_id: id.clone(),
+        version,
+        reason: reason.to_owned(),
+    };
+    OutgoingMessage::event(Service::Scheduling, subjects::WORKSHOP_CANCELLED, id, &body)
+}
+
+fn unschedulable(
+    attendee: &Attendee,
+    code: UnschedulableCode,
+    detail: &str,
+    workshop: Option<Uuid>,
+) -> OutgoingMessage {
+    let body = WorkshopUnschedulable {
+        enquiry_id: attendee.enquiry_id.clone(),
+        city: attendee.city.clone(),
+        reason_code: code.as_str().to_owned(),
+        detail: detail.to_owned(),
+        workshop_id: workshop.map(|w| w.to_string()).unwrap_or_default(),
+    };
+    OutgoingMessage::event(
+        Service::Scheduling,
+        subjects::WORKSHOP_UNSCHEDULABLE,
+        &attendee.enquiry_id,
+        &body,
+    )
+}
+
+fn sessions(sessions: &[Session]) -> Vec<common::Session> {
+    sessions
+        .iter()
+        .map(|s| common::Session {
+            start: Some(timestamp(s.start)),
+            end: Some(timestamp(s.end)),
+        })
+        .collect()
+}
+
+pub(crate) fn timestamp(at: DateTime<Utc>) -> pbjson_types::Timestamp {
+    pbjson_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
+    }
+}

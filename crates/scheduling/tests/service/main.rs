@@ -1,0 +1,8 @@
+//! Scheduling as deployed: its binary's start-up on a private nats-server
+//! and a fresh database, fed the events intake and assignment publish.
+
+mod helpers;
+mod planning;
+mod redelivery;
+mod staffing;
+mod withdrawal;
