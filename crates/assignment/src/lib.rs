@@ -7,6 +7,90 @@
 //!   who qualifies, who is preferred, what a new workshop version keeps,
 //!   adds and releases, and why a workshop stays unfilled. No I/O.
 //! - [`roster`]: the expert roster file operators import, checked whole.
+//! - [`store`]: all of assignment's SQL (schema `assignment`): the roster,
+//!   the copy of each workshop, the holds (no double booking enforced by an
+//!   exclusion constraint) and who has worked with which city.
+//! - [`handlers`]: a workshop event in, one transaction, assignment events
+//!   out through the outbox.
+//! - [`admin`]: the operators' roster commands.
+//! - [`start`]: wires them to NATS and Postgres, as `ileaps-assignment` and
+//!   `ileaps run` both do.
+//!
+//! # Flow
+//!
+//! `ileaps.events.workshop.scheduled` (or `rescheduled`) → store the new
+//! version (older or equal ones are stale: acked without effect) → read the
+//! need's current experts, the roster, the other holds overlapping its
+//! period or counting in its month, and continuity → [`domain::staff`] →
+//! write releases, kept holds (moved to the new period) and new holds →
+//! `assignment.released`, then `assignment.made` or `assignment.unfilled`.
+//! `workshop.cancelled` releases every hold; `workshop.unschedulable` is
+//! ignored (nothing was held).
 
+pub mod admin;
 pub mod domain;
+pub mod handlers;
 pub mod roster;
+pub mod store;
+
+use contract::{Service, subjects};
+use messaging::runtime::RelayHandle;
+use messaging::{ConsumerSpec, Outbox, Schema, ServiceRuntime, TaskError, Tasks, run_consumer};
+use std::sync::Arc;
+
+/// Assignment's migrations, run by [`messaging::migrate`] in schema `assignment`.
+pub static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The durable consumer's name on `ILEAPS_EVENTS`, shared by all replicas.
+pub const CONSUMER: &str = "assignment";
+
+/// What the consumer reads: scheduling's workshop events.
+pub const WORKSHOP_EVENTS: &str = "ileaps.events.workshop.>";
+
+pub fn schema() -> Schema {
+    Schema::new(Service::Assignment.name()).expect("a valid schema name")
+}
+
+/// Starts assignment's consumer, relay and operator commands. Migrations
+/// and streams must be in place (see `service-kit`).
+pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> RelayHandle {
+    let service = Service::Assignment;
+    let outbox = Outbox::new(schema());
+    let handler = Arc::new(handlers::AssignmentHandler::new(
+        outbox.clone(),
+        domain::Rules::default(),
+    ));
+
+    let pool = runtime.pool.clone();
+    let import_outbox = outbox.clone();
+    let relay = runtime.spawn_relay_and_admin(tasks, service, &outbox, |commands| {
+        let (import_pool, list_pool, unavailable_pool) = (pool.clone(), pool.clone(), pool);
+        commands
+            .command("experts.import", move |body| {
+                let (pool, outbox) = (import_pool.clone(), import_outbox.clone());
+                async move { admin::import_experts(&pool, &outbox, &body).await }
+            })
+            .command("experts.list", move |_| {
+                let pool = list_pool.clone();
+                async move { admin::list_experts(&pool).await }
+            })
+            .command("experts.unavailable", move |body| {
+                let pool = unavailable_pool.clone();
+                async move { admin::add_unavailable(&pool, &body).await }
+            })
+    });
+
+    let spec = ConsumerSpec::new(service, CONSUMER, subjects::STREAM_EVENTS, WORKSHOP_EVENTS);
+    let (pool, js, metrics, shutdown) = (
+        runtime.pool.clone(),
+        runtime.js.clone(),
+        runtime.metrics.clone(),
+        runtime.shutdown.clone(),
+    );
+    tasks.spawn(async move {
+        run_consumer(spec, handler, &schema(), pool, js, metrics, shutdown)
+            .await
+            .map_err(|e| TaskError::new(service, "workshop consumer", e))
+    });
+    relay
+}

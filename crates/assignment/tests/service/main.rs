@@ -1,0 +1,9 @@
+//! Assignment against a real Postgres and a real nats-server: the service
+//! started as `ileaps run` starts it, fed `workshop.*` events as scheduling
+//! publishes them, read back from `ILEAPS_EVENTS`.
+
+mod helpers;
+mod race;
+mod roster;
+mod staffing;
+mod store;
