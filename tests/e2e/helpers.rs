@@ -45,19 +45,54 @@ pub fn settings(nats_url: &str, database_url: &str) -> Settings {
     .expect("test settings are valid")
 }
 
+/// Intake, scheduling and assignment, in the order `ileaps run` starts them.
+pub fn planning_defs() -> Vec<ServiceDef> {
+    vec![
+        intake_def(),
+        ServiceDef {
+            service: Service::Scheduling,
+            migrations: &scheduling::MIGRATIONS,
+            start: scheduling::start,
+        },
+        ServiceDef {
+            service: Service::Assignment,
+            migrations: &assignment::MIGRATIONS,
+            start: assignment::start,
+        },
+    ]
+}
+
 impl TestApp {
     /// Intake running, with the seed's cities registered.
     pub async fn spawn() -> TestApp {
+        Self::spawn_services(vec![intake_def()]).await
+    }
+
+    /// Intake, scheduling and assignment running, with the seed's cities and
+    /// expert roster registered.
+    pub async fn spawn_planning() -> TestApp {
+        let test = Self::spawn_services(planning_defs()).await;
+        let file = test_support::workspace_root().join("deploy/seed/experts.yaml");
+        let text = std::fs::read_to_string(&file).expect("the seed's experts");
+        messaging::admin::request(
+            &test.client,
+            Service::Assignment,
+            "experts.import",
+            &serde_yaml_to_json(&text),
+            DEADLINE,
+        )
+        .await
+        .expect("experts import");
+        test
+    }
+
+    async fn spawn_services(defs: Vec<ServiceDef>) -> TestApp {
         let nats = TestNats::start().await;
         let db = test_db().await;
         let shutdown = CancellationToken::new();
-        let app = App::start(
-            settings(&nats.url(), &db.url),
-            vec![intake_def()],
-            shutdown.clone(),
-        )
-        .await
-        .expect("intake starts");
+        let app = App::start(settings(&nats.url(), &db.url), defs, shutdown.clone())
+            .await
+            .expect("the services start");
         let http = app.http_addr();
         let client = nats.client().await;
         let js = jetstream::new(client.clone());

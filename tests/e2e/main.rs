@@ -4,5 +4,6 @@
 
 mod helpers;
 mod intake;
+mod planning;
 mod shutdown;
 mod sigterm;

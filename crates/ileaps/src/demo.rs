@@ -3,6 +3,7 @@
 
 use crate::events;
 use crate::feed::{FeedItem, scenario};
+use crate::programme::Programme;
 use crate::services::{all, settings_with_infra};
 use anyhow::{Context, Result};
 use async_nats::HeaderMap;
@@ -16,6 +17,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 const SEED_CITIES: &str = "deploy/seed/cities.yaml";
+const SEED_EXPERTS: &str = "deploy/seed/experts.yaml";
 
 /// What happened to one message of the feed.
 #[derive(Debug, Default, Clone)]
@@ -30,8 +32,10 @@ pub async fn run(keep_running: bool) -> Result<()> {
     let shutdown = service_kit::shutdown_on_signals();
     let app = App::start(settings, all(), shutdown.clone()).await?;
     let runtime = app.runtime().clone();
+    let names: Vec<&str> = all().iter().map(|def| def.service.name()).collect();
     println!(
-        "\n== ileaps demo ==  services: intake  ·  health: http://{}/readyz\n",
+        "\n== ileaps demo ==  services: {}  ·  health: http://{}/readyz\n",
+        names.join(", "),
         app.http_addr()
     );
 
@@ -51,19 +55,20 @@ pub async fn run(keep_running: bool) -> Result<()> {
     result
 }
 
-fn seed_file() -> PathBuf {
+/// A seed file of `deploy/seed/`, from the checkout or the working directory.
+fn seed_file(relative: &str) -> PathBuf {
     let in_checkout = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
-        .join(SEED_CITIES);
+        .join(relative);
     if in_checkout.is_file() {
         in_checkout
     } else {
-        PathBuf::from(SEED_CITIES)
+        PathBuf::from(relative)
     }
 }
 
 async fn play(client: &async_nats::Client, js: &async_nats::jetstream::Context) -> Result<()> {
-    let cities = crate::operator::read_city_file(&seed_file())?;
+    let cities = crate::operator::read_city_file(&seed_file(SEED_CITIES))?;
     let imported = admin::request(
         client,
         Service::Intake,
@@ -73,7 +78,23 @@ async fn play(client: &async_nats::Client, js: &async_nats::jetstream::Context) 
     )
     .await
     .context("registering the seed's cities")?;
-    println!("registered the seed's cities: {imported}\n");
+    println!("registered the seed's cities: {imported}");
+    let roster = crate::operator::read_roster_file(&seed_file(SEED_EXPERTS))?;
+    let imported = admin::request(
+        client,
+        Service::Assignment,
+        "experts.import",
+        &roster,
+        Duration::from_secs(10),
+    )
+    .await
+    .context("importing the seed's expert roster")?;
+    println!(
+        "imported the seed's experts: {} added, {} updated\n",
+        imported["added"].as_array().map_or(0, Vec::len),
+        imported["updated"].as_array().map_or(0, Vec::len)
+    );
+    let mut programme_stream = events::reader(js, subjects::EVENTS_ALL, false).await?;
 
     let mut outcomes_stream = events::reader(js, "ileaps.events.enquiry.>", false).await?;
     let now = chrono::Utc::now();
@@ -121,6 +142,54 @@ async fn play(client: &async_nats::Client, js: &async_nats::jetstream::Context) 
         }
     }
     summary(&items, &outcomes);
+    let accepted = outcomes
+        .iter()
+        .flatten()
+        .filter(|o| o.what == "received")
+        .count();
+    plan(&mut programme_stream, accepted).await
+}
+
+/// Follows scheduling and assignment until every accepted enquiry is staffed,
+/// withdrawn or found unschedulable, then shows the plan.
+async fn plan(
+    stream: &mut async_nats::jetstream::consumer::pull::Ordered,
+    accepted: usize,
+) -> Result<()> {
+    println!("\nplanning:");
+    let mut programme = Programme::default();
+    let mut received = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while received < accepted || programme.unsettled() > 0 {
+        let Ok(Some(message)) = tokio::time::timeout_at(deadline, stream.next()).await else {
+            println!(
+                "  (stopped waiting after 60 s: {} enquiries not settled)",
+                programme.unsettled()
+            );
+            break;
+        };
+        let message = message?;
+        let ce_type = envelope::header(message.headers.as_ref(), envelope::TYPE).unwrap_or("");
+        let body: Value = serde_json::from_slice(&message.payload).unwrap_or_default();
+        if ce_type == "ileaps.enquiry.received.v1" {
+            received += 1;
+        }
+        if ce_type.starts_with("ileaps.workshop.") || ce_type.starts_with("ileaps.assignment.") {
+            println!("  {}", events::describe(&message));
+        }
+        programme.apply(ce_type, &body);
+    }
+    // What follows a settled state at once (a cancellation after an
+    // unschedulable, a release after a cancellation) belongs in the picture.
+    while let Ok(Some(Ok(message))) =
+        tokio::time::timeout(Duration::from_millis(500), stream.next()).await
+    {
+        let ce_type = envelope::header(message.headers.as_ref(), envelope::TYPE).unwrap_or("");
+        let body: Value = serde_json::from_slice(&message.payload).unwrap_or_default();
+        println!("  {}", events::describe(&message));
+        programme.apply(ce_type, &body);
+    }
+    println!("\n== the programme's plan ==\n{}", programme.render());
     Ok(())
 }
 
@@ -185,7 +254,6 @@ fn summary(items: &[FeedItem], outcomes: &[Option<Outcome>]) {
         "\n{} messages: {accepted} accepted, {rejected} rejected with reasons, {as_expected} as expected.",
         items.len()
     );
-    println!("Scheduling, assignment and notifications join this demo as they land.");
 }
 
 fn reason_codes(detail: &str) -> &str {

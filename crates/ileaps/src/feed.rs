@@ -88,7 +88,7 @@ pub fn scenario(today: NaiveDate, run: &str) -> Vec<FeedItem> {
                 "preferredWindow": window(today, 40, 100),
                 "participants": 12,
                 "languages": ["si", "en"],
-                "format": "VIRTUAL",
+                "format": "EITHER",
                 "contact": {"name": "N. Perera", "email": "planning@colombo.example", "phone": "+94 11 269 1191"}
             }),
         ),
@@ -145,6 +145,19 @@ pub fn scenario(today: NaiveDate, run: &str) -> Vec<FeedItem> {
                 "preferredWindow": window(today, 20, 45),
                 "languages": ["ne"],
                 "contact": {"name": "S. Shrestha", "email": "metro@kathmandu.example"}
+            }),
+        ),
+        good(
+            "Cebu asks about housing, which no expert on the roster covers",
+            "cebu",
+            json!({
+                "reference": reference("CEBU-HSG-3"),
+                "city": "cebu",
+                "kind": "CONSULTATIVE_SUPPORT",
+                "topics": ["HOUSING"],
+                "preferredWindow": window(today, 20, 120),
+                "languages": ["en"],
+                "contact": {"name": "L. Santos", "email": "housing@cebu.example"}
             }),
         ),
         good("Makassar sends the same enquiry again (a no-op)", "makassar", makassar),

@@ -10,6 +10,7 @@ mod dev;
 mod events;
 mod feed;
 mod operator;
+mod programme;
 mod services;
 mod submit;
 

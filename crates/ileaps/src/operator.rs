@@ -17,6 +17,32 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: CitiesCommand,
     },
+    /// The expert roster (owned by assignment).
+    Experts {
+        #[command(subcommand)]
+        command: ExpertsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ExpertsCommand {
+    /// Add or update the experts of a YAML or JSON file, by id (format: deploy/seed/experts.yaml).
+    Import { file: PathBuf },
+    /// List the roster, email addresses included.
+    List,
+    /// Mark an expert unavailable on whole days (inclusive, in their own time zone).
+    Unavailable {
+        #[arg(long)]
+        expert: String,
+        /// First day, YYYY-MM-DD.
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// Last day, YYYY-MM-DD.
+        #[arg(long)]
+        to: chrono::NaiveDate,
+        #[arg(long)]
+        reason: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -103,8 +129,26 @@ pub fn read_city_file(file: &std::path::Path) -> Result<Value> {
     Ok(value)
 }
 
+/// Reads an expert roster file (YAML or JSON), checks it whole and returns
+/// the JSON assignment takes; every problem is named with its path.
+pub fn read_roster_file(file: &std::path::Path) -> Result<Value> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("could not read {}", file.display()))?;
+    let roster = assignment::roster::RosterFile::parse(&text);
+    if let Err(problems) = roster {
+        bail!("{}:\n{problems}", file.display());
+    }
+    let document: assignment::roster::RosterDocument = if text.trim_start().starts_with('{') {
+        serde_json::from_str(&text)?
+    } else {
+        serde_yaml::from_str(&text)?
+    };
+    Ok(serde_json::to_value(document)?)
+}
+
 pub async fn admin(command: AdminCommand) -> Result<()> {
     match command {
+        AdminCommand::Experts { command } => experts(command).await?,
         AdminCommand::Cities {
             command: CitiesCommand::Import { file },
         } => {
@@ -128,6 +172,85 @@ pub async fn admin(command: AdminCommand) -> Result<()> {
                         ""
                     },
                     if city["host"] == true { "host" } else { "" },
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn experts(command: ExpertsCommand) -> Result<()> {
+    match command {
+        ExpertsCommand::Import { file } => {
+            let body = read_roster_file(&file)?;
+            print(&send(Service::Assignment, "experts.import", body).await?);
+        }
+        ExpertsCommand::List => {
+            let experts = send(Service::Assignment, "experts.list", json!({})).await?;
+            for expert in experts.as_array().into_iter().flatten() {
+                let list = |field: &str| {
+                    expert[field]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                };
+                let away = expert["unavailable"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|u| {
+                        format!(
+                            "{}..{}",
+                            u["start"].as_str().unwrap_or(""),
+                            u["end"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                println!(
+                    "{:<18} {:<20} {:<30} {:<16} {:<8} limit {:<2} held {:<2}{}{}",
+                    expert["id"].as_str().unwrap_or(""),
+                    expert["displayName"].as_str().unwrap_or(""),
+                    expert["email"].as_str().unwrap_or(""),
+                    expert["timeZone"].as_str().unwrap_or(""),
+                    list("languages"),
+                    expert["monthlyLimit"],
+                    expert["activeAssignments"],
+                    if expert["active"] == true {
+                        ""
+                    } else {
+                        " inactive"
+                    },
+                    if away.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" away {away}")
+                    },
+                );
+                println!("{:<18} {}", "", list("topics"));
+            }
+        }
+        ExpertsCommand::Unavailable {
+            expert,
+            from,
+            to,
+            reason,
+        } => {
+            let mut body = json!({ "expertId": expert, "start": from, "end": to });
+            if let Some(reason) = reason {
+                body["reason"] = json!(reason);
+            }
+            let reply = send(Service::Assignment, "experts.unavailable", body).await?;
+            println!("{expert} is unavailable from {from} to {to}");
+            for conflict in reply["conflicts"].as_array().into_iter().flatten() {
+                println!(
+                    "  still assigned to workshop {} ({} to {}): re-plan it if needed",
+                    conflict["workshopId"].as_str().unwrap_or(""),
+                    conflict["start"].as_str().unwrap_or(""),
+                    conflict["end"].as_str().unwrap_or("")
                 );
             }
         }

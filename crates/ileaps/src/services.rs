@@ -8,11 +8,23 @@ use std::path::PathBuf;
 
 /// Every service that exists, in the order they start.
 pub fn all() -> Vec<ServiceDef> {
-    vec![ServiceDef {
-        service: contract::Service::Intake,
-        migrations: &intake::MIGRATIONS,
-        start: intake::start,
-    }]
+    vec![
+        ServiceDef {
+            service: contract::Service::Intake,
+            migrations: &intake::MIGRATIONS,
+            start: intake::start,
+        },
+        ServiceDef {
+            service: contract::Service::Scheduling,
+            migrations: &scheduling::MIGRATIONS,
+            start: scheduling::start,
+        },
+        ServiceDef {
+            service: contract::Service::Assignment,
+            migrations: &assignment::MIGRATIONS,
+            start: assignment::start,
+        },
+    ]
 }
 
 /// Where private NATS and Postgres keep their data: under `target/` of the

@@ -1,0 +1,237 @@
+//! Scheduling and assignment seen from outside: cities publish enquiries, and
+//! the programme's events show what was planned and who was sent.
+
+use crate::helpers::{TestApp, body, ce_type, submission};
+use async_nats::jetstream::Message;
+use chrono::{DateTime, Datelike, Timelike, Utc, Weekday};
+use contract::event_types::ENQUIRY_WITHDRAW;
+use contract::subjects;
+use serde_json::{Value, json};
+use std::time::Duration;
+use test_support::StreamReader;
+
+/// Planning chains several hops (intake → scheduling → assignment → ...).
+const PLANNING: Duration = Duration::from_secs(40);
+
+async fn events(app: &TestApp) -> StreamReader {
+    StreamReader::new(&app.js, subjects::STREAM_EVENTS, subjects::EVENTS_ALL).await
+}
+
+/// The next event of `ce_type` whose body satisfies `pred`.
+async fn next_event(
+    events: &mut StreamReader,
+    wanted: &'static str,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
+    let message = events
+        .next_matching(PLANNING, move |m: &Message| {
+            ce_type(m) == wanted && pred(&body(m))
+        })
+        .await;
+    body(&message)
+}
+
+fn cities_of(workshop: &Value) -> Vec<String> {
+    let mut cities: Vec<String> = workshop["cities"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| c["city"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    cities.sort();
+    cities
+}
+
+fn sessions(workshop: &Value) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    workshop["sessions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            let at = |k: &str| s[k].as_str().unwrap().parse::<DateTime<Utc>>().unwrap();
+            (at("start"), at("end"))
+        })
+        .collect()
+}
+
+fn enquiry(city: &str, reference: &str, kind: &str, topics: &[&str]) -> Value {
+    let mut body = submission(city, reference);
+    body["kind"] = json!(kind);
+    body["topics"] = json!(topics);
+    body
+}
+
+#[tokio::test]
+async fn makassar_and_colombo_on_one_topic_share_one_staffed_workshop_at_version_2() {
+    let app = TestApp::spawn_planning().await;
+    let mut events = events(&app).await;
+
+    app.submit("makassar", &submission("makassar", "MKS-J-1"))
+        .await;
+    let first = next_event(&mut events, "ileaps.workshop.scheduled.v1", |_| true).await;
+    assert_eq!(first["version"], 1);
+    assert_eq!(cities_of(&first), ["makassar"]);
+    let workshop_id = first["workshopId"].as_str().unwrap().to_owned();
+
+    app.submit("colombo", &submission("colombo", "CMB-J-1"))
+        .await;
+    let id = workshop_id.clone();
+    let joined = next_event(&mut events, "ileaps.workshop.scheduled.v1", move |b| {
+        b["workshopId"] == id.as_str() && b["version"] == 2
+    })
+    .await;
+    assert_eq!(cities_of(&joined), ["colombo", "makassar"]);
+    assert_eq!(
+        sessions(&joined),
+        sessions(&first),
+        "joining keeps the dates"
+    );
+
+    let id = workshop_id.clone();
+    let staffed = next_event(&mut events, "ileaps.assignment.made.v1", move |b| {
+        b["workshopId"] == id.as_str() && b["workshopVersion"] == 2
+    })
+    .await;
+    let roles: Vec<&str> = staffed["experts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["role"].as_str().unwrap())
+        .collect();
+    assert!(roles.contains(&"LEAD"), "{staffed}");
+    // 36 participants from 2 cities: more than 25, so a support expert too.
+    assert!(roles.contains(&"SUPPORT"), "{staffed}");
+}
+
+#[tokio::test]
+async fn a_pilot_project_becomes_a_five_working_day_mission_in_the_city() {
+    let app = TestApp::spawn_planning().await;
+    let mut events = events(&app).await;
+    let mut pilot = enquiry(
+        "hulhumale",
+        "HUL-P-1",
+        "PILOT_PROJECT",
+        &["URBAN_PLANNING", "CLIMATE_RESILIENCE"],
+    );
+    pilot["format"] = json!("IN_PERSON");
+    app.submit("hulhumale", &pilot).await;
+
+    let mission = next_event(&mut events, "ileaps.workshop.scheduled.v1", |_| true).await;
+    assert_eq!(mission["kind"], "PILOT_PROJECT");
+    assert_eq!(mission["format"], "IN_PERSON");
+    assert_eq!(mission["hostCity"], "hulhumale");
+    assert_eq!(mission["timeZone"], "Indian/Maldives");
+    let sessions = sessions(&mission);
+    assert_eq!(sessions.len(), 5, "{mission}");
+    for (start, end) in &sessions {
+        // 09:00–17:00 in the Maldives (UTC+5) is 04:00–12:00 UTC.
+        assert_eq!((start.hour(), start.minute()), (4, 0), "{mission}");
+        assert_eq!((end.hour(), end.minute()), (12, 0), "{mission}");
+        assert!(!matches!(start.weekday(), Weekday::Sat | Weekday::Sun));
+    }
+    let earliest = Utc::now() + chrono::Duration::days(14);
+    assert!(sessions[0].0 >= earliest, "lead time: {mission}");
+
+    let id = mission["workshopId"].as_str().unwrap().to_owned();
+    let staffed = next_event(&mut events, "ileaps.assignment.made.v1", move |b| {
+        b["workshopId"] == id.as_str()
+    })
+    .await;
+    assert_eq!(staffed["experts"][0]["role"], "LEAD", "{staffed}");
+}
+
+#[tokio::test]
+async fn withdrawals_make_a_city_leave_and_cancel_an_empty_workshop_releasing_its_experts() {
+    let app = TestApp::spawn_planning().await;
+    let mut events = events(&app).await;
+    app.submit("makassar", &submission("makassar", "MKS-W-1"))
+        .await;
+    app.submit("colombo", &submission("colombo", "CMB-W-1"))
+        .await;
+    let both = next_event(&mut events, "ileaps.workshop.scheduled.v1", |b| {
+        b["cities"].as_array().is_some_and(|c| c.len() == 2)
+    })
+    .await;
+    let id = both["workshopId"].as_str().unwrap().to_owned();
+    let wid = id.clone();
+    next_event(&mut events, "ileaps.assignment.made.v1", move |b| {
+        b["workshopId"] == wid.as_str() && b["workshopVersion"] == both["version"]
+    })
+    .await;
+
+    let withdraw = |city: &str, reference: &str| json!({"reference": reference, "city": city});
+    app.publish_as(
+        "colombo",
+        ENQUIRY_WITHDRAW,
+        withdraw("colombo", "CMB-W-1").to_string(),
+    )
+    .await;
+    let wid = id.clone();
+    let left = next_event(&mut events, "ileaps.workshop.scheduled.v1", move |b| {
+        b["workshopId"] == wid.as_str() && b["cities"].as_array().is_some_and(|c| c.len() == 1)
+    })
+    .await;
+    assert_eq!(cities_of(&left), ["makassar"]);
+
+    app.publish_as(
+        "makassar",
+        ENQUIRY_WITHDRAW,
+        withdraw("makassar", "MKS-W-1").to_string(),
+    )
+    .await;
+    let wid = id.clone();
+    next_event(&mut events, "ileaps.workshop.cancelled.v1", move |b| {
+        b["workshopId"] == wid.as_str()
+    })
+    .await;
+    let wid = id.clone();
+    let released = next_event(&mut events, "ileaps.assignment.released.v1", move |b| {
+        b["workshopId"] == wid.as_str()
+    })
+    .await;
+    assert!(
+        !released["expertIds"].as_array().unwrap().is_empty(),
+        "{released}"
+    );
+}
+
+#[tokio::test]
+async fn a_topic_no_expert_covers_is_unfilled_retried_three_times_then_unschedulable() {
+    let app = TestApp::spawn_planning().await;
+    let mut events = events(&app).await;
+    app.submit(
+        "cebu",
+        &enquiry("cebu", "CEBU-H-1", "CONSULTATIVE_SUPPORT", &["HOUSING"]),
+    )
+    .await;
+    let planned = next_event(&mut events, "ileaps.workshop.scheduled.v1", |_| true).await;
+    let id = planned["workshopId"].as_str().unwrap().to_owned();
+    let mut last_start = sessions(&planned)[0].0;
+    for attempt in 1..=3 {
+        let wid = id.clone();
+        let unfilled = next_event(&mut events, "ileaps.assignment.unfilled.v1", move |b| {
+            b["workshopId"] == wid.as_str()
+        })
+        .await;
+        assert_eq!(unfilled["reasonCode"], "NO_EXPERT_FOR_TOPIC");
+        let wid = id.clone();
+        let moved = next_event(&mut events, "ileaps.workshop.rescheduled.v1", move |b| {
+            b["workshopId"] == wid.as_str()
+        })
+        .await;
+        let start = sessions(&moved)[0].0;
+        assert!(start > last_start, "try {attempt} moves later: {moved}");
+        last_start = start;
+    }
+    let gave_up = next_event(&mut events, "ileaps.workshop.unschedulable.v1", |_| true).await;
+    assert_eq!(gave_up["city"], "cebu");
+    assert_eq!(gave_up["reasonCode"], "NO_EXPERT_AFTER_RETRIES");
+    // Nothing more is tried.
+    let later = events.collect_for(Duration::from_secs(1)).await;
+    assert!(
+        later
+            .iter()
+            .all(|m| ce_type(m) != "ileaps.workshop.rescheduled.v1"),
+        "no fourth try"
+    );
+}
