@@ -225,7 +225,12 @@ fn parse_or_default<T: serde::de::DeserializeOwned + Default>(
     serde_json::from_slice(body).map_err(|e| AdminError::bad_request(e.to_string()))
 }
 
+/// How long `request` waits before asking again when nobody serves a command.
+const NO_RESPONDERS_PAUSE: Duration = Duration::from_millis(100);
+
 /// Sends an operator command and returns its `ok` value, for the CLI and tests.
+/// Waits, within `timeout`, for a service that has not registered its
+/// commands yet.
 pub async fn request(
     client: &async_nats::Client,
     service: Service,
@@ -234,23 +239,40 @@ pub async fn request(
     timeout: Duration,
 ) -> Result<Value, AdminError> {
     let subject = format!("{}.{command}", subjects::admin_prefix(service));
-    let reply = tokio::time::timeout(
-        timeout,
-        client.request(subject.clone(), body.to_string().into()),
-    )
-    .await
-    .map_err(|_| {
-        AdminError::new(
-            "TIMEOUT",
-            format!("no answer on {subject} within {timeout:?}: is the {service} service running?"),
+    let deadline = tokio::time::Instant::now() + timeout;
+    let reply = loop {
+        let attempt = tokio::time::timeout_at(
+            deadline,
+            client.request(subject.clone(), body.to_string().into()),
         )
-    })?
-    .map_err(|e| {
-        AdminError::new(
-            "UNAVAILABLE",
-            format!("{subject}: {e} (is the {service} service running?)"),
-        )
-    })?;
+        .await
+        .map_err(|_| {
+            AdminError::new(
+                "TIMEOUT",
+                format!(
+                    "no answer on {subject} within {timeout:?}: is the {service} service running?"
+                ),
+            )
+        })?;
+        match attempt {
+            Ok(reply) => break reply,
+            // A service that is starting (or restarting) registers its
+            // commands a moment after it connects: wait for it, within the
+            // caller's timeout.
+            Err(e)
+                if e.kind() == async_nats::client::RequestErrorKind::NoResponders
+                    && tokio::time::Instant::now() + NO_RESPONDERS_PAUSE < deadline =>
+            {
+                tokio::time::sleep(NO_RESPONDERS_PAUSE).await;
+            }
+            Err(e) => {
+                return Err(AdminError::new(
+                    "UNAVAILABLE",
+                    format!("{subject}: {e} (is the {service} service running?)"),
+                ));
+            }
+        }
+    };
     let mut value: Value = serde_json::from_slice(&reply.payload)
         .map_err(|e| AdminError::new("BAD_REPLY", e.to_string()))?;
     if let Some(error) = value.get("error") {

@@ -333,28 +333,17 @@ async fn register_cities(client: &async_nats::Client, count: usize) -> Result<()
         })
         .collect();
     let body = json!({ "cities": cities });
-    // The operator commands may take a moment to subscribe after start-up.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        match admin::request(
-            client,
-            Service::Intake,
-            "cities.import",
-            &body,
-            Duration::from_secs(10),
-        )
-        .await
-        {
-            Ok(_) => return Ok(()),
-            Err(error)
-                if matches!(error.code.as_str(), "UNAVAILABLE" | "TIMEOUT")
-                    && tokio::time::Instant::now() < deadline =>
-            {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(error) => return Err(error).context("registering the bench cities"),
-        }
-    }
+    // `request` waits for the operator commands to subscribe after start-up.
+    admin::request(
+        client,
+        Service::Intake,
+        "cities.import",
+        &body,
+        Duration::from_secs(20),
+    )
+    .await
+    .context("registering the bench cities")?;
+    Ok(())
 }
 
 /// A small deterministic generator (SplitMix64): varied bodies, the same
