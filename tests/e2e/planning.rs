@@ -9,6 +9,7 @@ use contract::subjects;
 use serde_json::{Value, json};
 use std::time::Duration;
 use test_support::StreamReader;
+use uuid::Uuid;
 
 /// Planning chains several hops (intake → scheduling → assignment → ...).
 const PLANNING: Duration = Duration::from_secs(40);
@@ -234,4 +235,47 @@ async fn a_topic_no_expert_covers_is_unfilled_retried_three_times_then_unschedul
             .all(|m| ce_type(m) != "ileaps.workshop.rescheduled.v1"),
         "no fourth try"
     );
+}
+
+/// The status query, as a city asks it.
+async fn status(app: &TestApp, city: &str, reference: &str) -> Value {
+    let reply = app
+        .client
+        .request(
+            format!("ileaps.query.{city}.enquiry"),
+            json!({ "reference": reference }).to_string().into(),
+        )
+        .await
+        .expect("a reply");
+    serde_json::from_slice(&reply.payload).unwrap()
+}
+
+#[tokio::test]
+async fn the_status_query_follows_an_enquiry_to_staffed_or_unschedulable() {
+    let app = TestApp::spawn_planning().await;
+    app.submit("makassar", &submission("makassar", "MKS-S-1"))
+        .await;
+    app.submit(
+        "cebu",
+        &enquiry("cebu", "CEBU-S-1", "CONSULTATIVE_SUPPORT", &["HOUSING"]),
+    )
+    .await;
+
+    let staffed = test_support::eventually("MKS-S-1 staffed", PLANNING, || async {
+        let reply = status(&app, "makassar", "MKS-S-1").await;
+        (reply["status"] == "STAFFED").then_some(reply)
+    })
+    .await;
+    let workshop_id = staffed["workshopId"].as_str().unwrap_or_default();
+    assert!(Uuid::parse_str(workshop_id).is_ok(), "{staffed}");
+
+    // Nobody covers HOUSING: three tries to staff it, then it is given up.
+    let unschedulable = test_support::eventually("CEBU-S-1 unschedulable", PLANNING, || async {
+        let reply = status(&app, "cebu", "CEBU-S-1").await;
+        (reply["status"] == "UNSCHEDULABLE").then_some(reply)
+    })
+    .await;
+    assert_eq!(unschedulable["detail"], "NO_EXPERT_AFTER_RETRIES");
+    assert!(unschedulable["workshopId"].is_null(), "{unschedulable}");
+    app.stop().await;
 }

@@ -8,12 +8,15 @@
 //! - [`store`]: all of intake's SQL (schema `intake`).
 //! - [`handlers`]: an inbound message in, one transaction, outcome events out
 //!   through the outbox.
+//! - [`progress`]: the enquiries' progress, learnt from the programme's
+//!   events (consumer `intake-progress`).
 //! - [`query`]: the cities' status query (`ileaps.query.<city>.enquiry`).
 //! - [`start`]: wires them to NATS and Postgres, as `ileaps-intake` and
 //!   `ileaps run` both do.
 
 pub mod domain;
 pub mod handlers;
+pub mod progress;
 pub mod query;
 pub mod registry;
 pub mod store;
@@ -91,6 +94,25 @@ pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> RelayHandle {
         run_consumer(spec, handler, &schema(), pool, js, metrics, shutdown)
             .await
             .map_err(|e| TaskError::new(service, "inbound consumer", e))
+    });
+
+    let spec = ConsumerSpec::new(
+        service,
+        progress::CONSUMER,
+        subjects::STREAM_EVENTS,
+        subjects::EVENTS_ALL,
+    );
+    let (pool, js, metrics, shutdown) = (
+        runtime.pool.clone(),
+        runtime.js.clone(),
+        runtime.metrics.clone(),
+        runtime.shutdown.clone(),
+    );
+    tasks.spawn(async move {
+        let handler = Arc::new(progress::ProgressHandler);
+        run_consumer(spec, handler, &schema(), pool, js, metrics, shutdown)
+            .await
+            .map_err(|e| TaskError::new(service, "progress consumer", e))
     });
 
     let (client, pool, shutdown) = (

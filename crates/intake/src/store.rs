@@ -302,3 +302,140 @@ pub async fn latest_rejection(
     .await?;
     Ok(row.map(|r| (r.id, r.reasons)))
 }
+
+// Progress learnt from the programme's events (see `progress`). Each update
+// is judged against the workshop version recorded on the enquiry, so a stale
+// or repeated event changes nothing. Withdrawn enquiries are never touched.
+
+/// `workshop.scheduled`: the listed enquiries are in workshop `workshop_id`
+/// at `version`. An enquiry already seen in this workshop at this version or
+/// later is left as it is (so a repeat does not undo STAFFED). Returns how
+/// many changed.
+pub async fn mark_scheduled(
+    conn: &mut PgConnection,
+    enquiry_ids: &[Uuid],
+    workshop_id: &str,
+    version: i32,
+) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query!(
+        r#"UPDATE intake.enquiries
+           SET status = 'SCHEDULED', status_detail = NULL,
+               workshop_id = $2, workshop_version = $3
+           WHERE id = ANY($1) AND status <> 'WITHDRAWN'
+             AND (workshop_id IS DISTINCT FROM $2 OR workshop_version IS NULL
+                  OR workshop_version < $3)"#,
+        enquiry_ids,
+        workshop_id,
+        version
+    )
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// `workshop.scheduled`: enquiries of `workshop_id` seen at an older version
+/// and not listed at `version` left it; they are back to RECEIVED.
+pub async fn mark_left(
+    conn: &mut PgConnection,
+    workshop_id: &str,
+    version: i32,
+    listed: &[Uuid],
+) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query!(
+        r#"UPDATE intake.enquiries
+           SET status = 'RECEIVED', status_detail = NULL,
+               workshop_id = NULL, workshop_version = NULL
+           WHERE workshop_id = $1 AND workshop_version < $2
+             AND status IN ('SCHEDULED', 'STAFFED') AND NOT (id = ANY($3))"#,
+        workshop_id,
+        version,
+        listed
+    )
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// `workshop.rescheduled`: a new version of the workshop, not staffed yet.
+pub async fn mark_rescheduled(
+    conn: &mut PgConnection,
+    workshop_id: &str,
+    version: i32,
+) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query!(
+        r#"UPDATE intake.enquiries
+           SET status = 'SCHEDULED', status_detail = NULL, workshop_version = $2
+           WHERE workshop_id = $1 AND workshop_version < $2
+             AND status IN ('SCHEDULED', 'STAFFED')"#,
+        workshop_id,
+        version
+    )
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// `assignment.made`: the workshop at exactly `version` is staffed.
+pub async fn mark_staffed(
+    conn: &mut PgConnection,
+    workshop_id: &str,
+    version: i32,
+) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query!(
+        r#"UPDATE intake.enquiries
+           SET status = 'STAFFED', status_detail = NULL
+           WHERE workshop_id = $1 AND workshop_version = $2 AND status = 'SCHEDULED'"#,
+        workshop_id,
+        version
+    )
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// `workshop.cancelled`: enquiries still in the workshop (at `version` or
+/// before) are back to RECEIVED without a workshop, with `detail` saying why.
+pub async fn mark_cancelled(
+    conn: &mut PgConnection,
+    workshop_id: &str,
+    version: i32,
+    detail: &str,
+) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query!(
+        r#"UPDATE intake.enquiries
+           SET status = 'RECEIVED', status_detail = NULLIF($3, ''),
+               workshop_id = NULL, workshop_version = NULL
+           WHERE workshop_id = $1 AND workshop_version <= $2
+             AND status IN ('SCHEDULED', 'STAFFED')"#,
+        workshop_id,
+        version,
+        detail
+    )
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// `workshop.unschedulable`: the enquiry cannot be planned (or staffed).
+/// Ignored when withdrawn, or when the event names a workshop and the enquiry
+/// is now in another one (the event is stale).
+pub async fn mark_unschedulable(
+    conn: &mut PgConnection,
+    enquiry_id: Uuid,
+    workshop_id: &str,
+    reason_code: &str,
+) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query!(
+        r#"UPDATE intake.enquiries
+           SET status = 'UNSCHEDULABLE', status_detail = NULLIF($3, ''),
+               workshop_id = NULL, workshop_version = NULL
+           WHERE id = $1 AND status <> 'WITHDRAWN'
+             AND ($2 = '' OR workshop_id IS NULL OR workshop_id = $2)"#,
+        enquiry_id,
+        workshop_id,
+        reason_code
+    )
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected())
+}
