@@ -35,7 +35,7 @@ pub mod store;
 
 use contract::{Service, subjects};
 use messaging::runtime::RelayHandle;
-use messaging::{ConsumerSpec, Outbox, Schema, ServiceRuntime, TaskError, Tasks, run_consumer};
+use messaging::{ConsumerSpec, Outbox, Schema, ServiceRuntime, Tasks};
 use std::sync::Arc;
 
 /// Assignment's migrations, run by [`messaging::migrate`] in schema `assignment`.
@@ -81,16 +81,6 @@ pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> RelayHandle {
     });
 
     let spec = ConsumerSpec::new(service, CONSUMER, subjects::STREAM_EVENTS, WORKSHOP_EVENTS);
-    let (pool, js, metrics, shutdown) = (
-        runtime.pool.clone(),
-        runtime.js.clone(),
-        runtime.metrics.clone(),
-        runtime.shutdown.clone(),
-    );
-    tasks.spawn(async move {
-        run_consumer(spec, handler, &schema(), pool, js, metrics, shutdown)
-            .await
-            .map_err(|e| TaskError::new(service, "workshop consumer", e))
-    });
+    runtime.spawn_consumer(tasks, "workshop consumer", spec, handler, schema());
     relay
 }

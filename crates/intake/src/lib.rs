@@ -24,7 +24,7 @@ pub mod store;
 use contract::{Service, subjects};
 use messaging::runtime::RelayHandle;
 use messaging::{
-    ConsumerSpec, Outbox, Schema, ServiceRuntime, TaskError, Tasks, admin::AdminError, run_consumer,
+    ConsumerSpec, Outbox, Schema, ServiceRuntime, TaskError, Tasks, admin::AdminError,
 };
 use registry::{CityFile, CityRegistry};
 use serde_json::json;
@@ -84,17 +84,7 @@ pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> RelayHandle {
         subjects::STREAM_INBOUND,
         subjects::INBOUND_ALL,
     );
-    let (pool, js, metrics, shutdown) = (
-        runtime.pool.clone(),
-        runtime.js.clone(),
-        runtime.metrics.clone(),
-        runtime.shutdown.clone(),
-    );
-    tasks.spawn(async move {
-        run_consumer(spec, handler, &schema(), pool, js, metrics, shutdown)
-            .await
-            .map_err(|e| TaskError::new(service, "inbound consumer", e))
-    });
+    runtime.spawn_consumer(tasks, "inbound consumer", spec, handler, schema());
 
     let spec = ConsumerSpec::new(
         service,
@@ -102,18 +92,8 @@ pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> RelayHandle {
         subjects::STREAM_EVENTS,
         subjects::EVENTS_ALL,
     );
-    let (pool, js, metrics, shutdown) = (
-        runtime.pool.clone(),
-        runtime.js.clone(),
-        runtime.metrics.clone(),
-        runtime.shutdown.clone(),
-    );
-    tasks.spawn(async move {
-        let handler = Arc::new(progress::ProgressHandler);
-        run_consumer(spec, handler, &schema(), pool, js, metrics, shutdown)
-            .await
-            .map_err(|e| TaskError::new(service, "progress consumer", e))
-    });
+    let progress = Arc::new(progress::ProgressHandler);
+    runtime.spawn_consumer(tasks, "progress consumer", spec, progress, schema());
 
     let (client, pool, shutdown) = (
         runtime.nats.clone(),

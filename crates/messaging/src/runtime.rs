@@ -2,7 +2,9 @@
 //! shutdown token, and the tasks every service runs the same way.
 
 use crate::admin::AdminCommands;
+use crate::consumer::{ConsumerSpec, Handler, run_consumer};
 use crate::outbox::{Outbox, Relay, RelaySettings};
+use crate::schema::Schema;
 use async_nats::jetstream;
 use contract::Service;
 use sqlx::PgPool;
@@ -60,6 +62,30 @@ impl ServiceRuntime {
             self.relay.clone(),
             self.metrics.clone(),
         )
+    }
+
+    /// Spawns a durable consumer loop of a service as one of its tasks; its
+    /// failure (a consumer that cannot be created) ends the process.
+    pub fn spawn_consumer<H: Handler>(
+        &self,
+        tasks: &mut Tasks,
+        task: &'static str,
+        spec: ConsumerSpec,
+        handler: Arc<H>,
+        schema: Schema,
+    ) {
+        let service = spec.service;
+        let (pool, js, metrics, shutdown) = (
+            self.pool.clone(),
+            self.js.clone(),
+            self.metrics.clone(),
+            self.shutdown.clone(),
+        );
+        tasks.spawn(async move {
+            run_consumer(spec, handler, &schema, pool, js, metrics, shutdown)
+                .await
+                .map_err(|e| TaskError::new(service, task, e))
+        });
     }
 
     /// Spawns the outbox relay and the operator commands of a service.

@@ -59,7 +59,7 @@ pub mod store;
 use contract::{Service, subjects};
 use messaging::admin::AdminError;
 use messaging::runtime::RelayHandle;
-use messaging::{ConsumerSpec, Outbox, Schema, ServiceRuntime, TaskError, Tasks, run_consumer};
+use messaging::{ConsumerSpec, Outbox, Schema, ServiceRuntime, Tasks};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -97,17 +97,7 @@ pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> RelayHandle {
         subjects::STREAM_EVENTS,
         subjects::EVENTS_ALL,
     );
-    let (pool, js, metrics, shutdown) = (
-        runtime.pool.clone(),
-        runtime.js.clone(),
-        runtime.metrics.clone(),
-        runtime.shutdown.clone(),
-    );
-    tasks.spawn(async move {
-        run_consumer(spec, handler, &schema(), pool, js, metrics, shutdown)
-            .await
-            .map_err(|e| TaskError::new(service, "events consumer", e))
-    });
+    runtime.spawn_consumer(tasks, "events consumer", spec, handler, schema());
     relay
 }
 
