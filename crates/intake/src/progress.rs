@@ -24,7 +24,6 @@
 //! intake itself) is final.
 
 use crate::store;
-use contract::CloudEvent;
 use contract::proto::assignment::v1::AssignmentMade;
 use contract::proto::workshop::v1::{
     WorkshopCancelled, WorkshopRescheduled, WorkshopScheduled, WorkshopUnschedulable,
@@ -46,7 +45,7 @@ impl Handler for ProgressHandler {
     async fn handle(&self, tx: &mut PgConnection, delivery: &Delivery) -> Result<(), HandlerError> {
         match delivery.subject.as_str() {
             subjects::WORKSHOP_SCHEDULED => {
-                if let Some(event) = parse::<WorkshopScheduled>(delivery)? {
+                if let Some(event) = delivery.event::<WorkshopScheduled>()? {
                     let version = version_of(event.version)?;
                     let listed: Vec<Uuid> = event
                         .cities
@@ -60,19 +59,19 @@ impl Handler for ProgressHandler {
                 }
             }
             subjects::WORKSHOP_RESCHEDULED => {
-                if let Some(event) = parse::<WorkshopRescheduled>(delivery)? {
+                if let Some(event) = delivery.event::<WorkshopRescheduled>()? {
                     let version = version_of(event.version)?;
                     store::mark_rescheduled(tx, &event.workshop_id, version).await?;
                 }
             }
             subjects::ASSIGNMENT_MADE => {
-                if let Some(event) = parse::<AssignmentMade>(delivery)? {
+                if let Some(event) = delivery.event::<AssignmentMade>()? {
                     let version = version_of(event.workshop_version)?;
                     store::mark_staffed(tx, &event.workshop_id, version).await?;
                 }
             }
             subjects::WORKSHOP_UNSCHEDULABLE => {
-                if let Some(event) = parse::<WorkshopUnschedulable>(delivery)?
+                if let Some(event) = delivery.event::<WorkshopUnschedulable>()?
                     && let Some(id) = enquiry_id(&event.enquiry_id)
                 {
                     store::mark_unschedulable(tx, id, &event.workshop_id, &event.reason_code)
@@ -80,7 +79,7 @@ impl Handler for ProgressHandler {
                 }
             }
             subjects::WORKSHOP_CANCELLED => {
-                if let Some(event) = parse::<WorkshopCancelled>(delivery)? {
+                if let Some(event) = delivery.event::<WorkshopCancelled>()? {
                     let version = version_of(event.version)?;
                     let detail = if event.reason.is_empty() {
                         "workshop cancelled".to_owned()
@@ -95,26 +94,6 @@ impl Handler for ProgressHandler {
         }
         Ok(())
     }
-}
-
-/// The body of an event of type `E`; `None` (ignored) for another type on
-/// the same subject, such as a later version this release does not know.
-fn parse<E: CloudEvent>(delivery: &Delivery) -> Result<Option<E>, HandlerError> {
-    match &delivery.envelope {
-        Ok(envelope) if envelope.event_type != E::TYPE => {
-            warn!(subject = %delivery.subject, ce_type = %envelope.event_type, "unknown event type ignored");
-            return Ok(None);
-        }
-        Ok(_) => {}
-        Err(error) => {
-            return Err(HandlerError::permanent(format!(
-                "not a CloudEvent: {error}"
-            )));
-        }
-    }
-    E::from_json(&delivery.payload)
-        .map(Some)
-        .map_err(|e| HandlerError::permanent(format!("not a valid {} body: {e}", E::TYPE)))
 }
 
 fn version_of(version: u32) -> Result<i32, HandlerError> {

@@ -36,7 +36,7 @@ use crate::schema::Schema;
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, AckKind, consumer::pull, message::Message};
 use bytes::Bytes;
-use contract::{Envelope, EnvelopeError, Service};
+use contract::{CloudEvent, Envelope, EnvelopeError, Service};
 use futures::{FutureExt, StreamExt};
 use sqlx::{PgConnection, PgPool, Row};
 use std::collections::HashSet;
@@ -97,6 +97,28 @@ pub struct Delivery {
 }
 
 impl Delivery {
+    /// The body as event `E`: `None` (to be acked without effect) when the
+    /// message carries another `ce-type`, such as a later version this
+    /// release does not know; a permanent failure when it is no CloudEvent or
+    /// its body does not parse.
+    pub fn event<E: CloudEvent>(&self) -> Result<Option<E>, HandlerError> {
+        match &self.envelope {
+            Ok(envelope) if envelope.event_type != E::TYPE => {
+                warn!(subject = %self.subject, ce_type = %envelope.event_type, "unknown event type ignored");
+                return Ok(None);
+            }
+            Ok(_) => {}
+            Err(error) => {
+                return Err(HandlerError::permanent(format!(
+                    "not a CloudEvent: {error}"
+                )));
+            }
+        }
+        E::from_json(&self.payload)
+            .map(Some)
+            .map_err(|e| HandlerError::permanent(format!("not a valid {} body: {e}", E::TYPE)))
+    }
+
     /// The stream the message was read from.
     pub fn stream_name(&self) -> &str {
         &self.stream

@@ -21,10 +21,10 @@ use contract::proto::enquiry::v1::{EnquiryReceived, EnquiryWithdrawn};
 use contract::proto::workshop::v1::{
     Participation, WorkshopCancelled, WorkshopRescheduled, WorkshopScheduled, WorkshopUnschedulable,
 };
-use contract::{CloudEvent, Service, subjects};
+use contract::{Service, subjects};
 use messaging::{Delivery, Handler, HandlerError, Outbox, OutgoingMessage};
 use sqlx::PgConnection;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 use uuid::Uuid;
 
 /// The namespace of workshop ids: a workshop's id is the UUIDv5 of the
@@ -312,22 +312,22 @@ impl Handler for SchedulingHandler {
     async fn handle(&self, tx: &mut PgConnection, delivery: &Delivery) -> Result<(), HandlerError> {
         match delivery.subject.as_str() {
             subjects::ENQUIRY_RECEIVED => {
-                if let Some(event) = parse::<EnquiryReceived>(delivery)? {
+                if let Some(event) = delivery.event::<EnquiryReceived>()? {
                     self.received(tx, event).await?;
                 }
             }
             subjects::ENQUIRY_WITHDRAWN => {
-                if let Some(event) = parse::<EnquiryWithdrawn>(delivery)? {
+                if let Some(event) = delivery.event::<EnquiryWithdrawn>()? {
                     self.withdrawn(tx, event).await?;
                 }
             }
             subjects::ASSIGNMENT_MADE => {
-                if let Some(event) = parse::<AssignmentMade>(delivery)? {
+                if let Some(event) = delivery.event::<AssignmentMade>()? {
                     self.made(tx, event).await?;
                 }
             }
             subjects::ASSIGNMENT_UNFILLED => {
-                if let Some(event) = parse::<AssignmentUnfilled>(delivery)? {
+                if let Some(event) = delivery.event::<AssignmentUnfilled>()? {
                     self.unfilled(tx, event).await?;
                 }
             }
@@ -341,26 +341,6 @@ impl Handler for SchedulingHandler {
     fn committed(&self) {
         self.outbox.wake_relay();
     }
-}
-
-/// The body of an event of type `E`; `None` (ignored) for another type on
-/// the same subject, such as a later version this release does not know.
-fn parse<E: CloudEvent>(delivery: &Delivery) -> Result<Option<E>, HandlerError> {
-    match &delivery.envelope {
-        Ok(envelope) if envelope.event_type != E::TYPE => {
-            warn!(subject = %delivery.subject, ce_type = %envelope.event_type, "unknown event type ignored");
-            return Ok(None);
-        }
-        Ok(_) => {}
-        Err(error) => {
-            return Err(HandlerError::permanent(format!(
-                "not a CloudEvent: {error}"
-            )));
-        }
-    }
-    E::from_json(&delivery.payload)
-        .map(Some)
-        .map_err(|e| HandlerError::permanent(format!("not a valid {} body: {e}", E::TYPE)))
 }
 
 /// What the planner needs from an `enquiry.received`.

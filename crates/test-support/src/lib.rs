@@ -37,3 +37,16 @@ pub use nats::TestNats;
 pub use paths::{test_infra_dir, workspace_root};
 pub use stream::StreamReader;
 pub use wait::eventually;
+
+/// The settings a test's services run with: its private NATS and database,
+/// an HTTP port the system picks, and a short shutdown bound.
+pub fn service_settings(nats_url: &str, database_url: &str) -> service_kit::Settings {
+    service_kit::Settings::from_lookup(|name| match name {
+        "ILEAPS_NATS_URL" => Some(nats_url.to_owned()),
+        "ILEAPS_DATABASE_URL" => Some(database_url.to_owned()),
+        "ILEAPS_HTTP_ADDR" => Some("127.0.0.1:0".to_owned()),
+        "ILEAPS_SHUTDOWN_TIMEOUT_SECS" => Some("10".to_owned()),
+        _ => None,
+    })
+    .expect("test settings are valid")
+}

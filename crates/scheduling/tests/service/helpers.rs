@@ -70,14 +70,7 @@ pub struct TestService {
 }
 
 fn settings(nats_url: &str, database_url: &str) -> Settings {
-    Settings::from_lookup(|name| match name {
-        "ILEAPS_NATS_URL" => Some(nats_url.to_owned()),
-        "ILEAPS_DATABASE_URL" => Some(database_url.to_owned()),
-        "ILEAPS_HTTP_ADDR" => Some("127.0.0.1:0".to_owned()),
-        "ILEAPS_SHUTDOWN_TIMEOUT_SECS" => Some("10".to_owned()),
-        _ => None,
-    })
-    .expect("test settings are valid")
+    test_support::service_settings(nats_url, database_url)
 }
 
 impl TestService {
