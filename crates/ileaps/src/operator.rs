@@ -22,6 +22,45 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: ExpertsCommand,
     },
+    /// Integrators' webhook endpoints (owned by notifications).
+    Webhooks {
+        #[command(subcommand)]
+        command: WebhooksCommand,
+    },
+    /// What notifications sent, is sending, or gave up on.
+    Deliveries {
+        /// Only PENDING, DELIVERED, FAILED or CANCELLED ones.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum WebhooksCommand {
+    /// Register an endpoint: every programme event (or those of --event-type)
+    /// is POSTed to it, signed per Standard Webhooks with its secret.
+    Add {
+        #[arg(long)]
+        url: String,
+        /// `whsec_` and base64 of 24 to 64 random bytes; one is made (and
+        /// shown once) when absent.
+        #[arg(long)]
+        secret: Option<String>,
+        /// Allow a target on loopback or a private network.
+        #[arg(long)]
+        allow_private: bool,
+        /// Only events of this ce-type (repeatable), e.g. ileaps.workshop.scheduled.v1.
+        #[arg(long = "event-type")]
+        event_types: Vec<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List the endpoints in service (secrets are never shown).
+    List,
+    /// Take an endpoint out of service; what was still to be sent to it is cancelled.
+    Remove { id: String },
 }
 
 #[derive(Subcommand)]
@@ -149,6 +188,31 @@ pub fn read_roster_file(file: &std::path::Path) -> Result<Value> {
 pub async fn admin(command: AdminCommand) -> Result<()> {
     match command {
         AdminCommand::Experts { command } => experts(command).await?,
+        AdminCommand::Webhooks { command } => webhooks(command).await?,
+        AdminCommand::Deliveries { status, limit } => {
+            let reply = send(
+                Service::Notifications,
+                "deliveries.list",
+                json!({ "status": status, "limit": limit }),
+            )
+            .await?;
+            for d in reply["deliveries"].as_array().into_iter().flatten() {
+                println!(
+                    "{}  {:<9} {:<9} {:<10} {:<22} {:<24} attempts {}{}",
+                    d["id"].as_str().unwrap_or(""),
+                    d["status"].as_str().unwrap_or(""),
+                    d["channel"].as_str().unwrap_or(""),
+                    d["recipientKind"].as_str().unwrap_or(""),
+                    d["recipientRef"].as_str().unwrap_or(""),
+                    d["notice"].as_str().unwrap_or(""),
+                    d["attempts"],
+                    d["lastErrorClass"]
+                        .as_str()
+                        .map(|c| format!(" ({c})"))
+                        .unwrap_or_default(),
+                );
+            }
+        }
         AdminCommand::Cities {
             command: CitiesCommand::Import { file },
         } => {
@@ -253,6 +317,75 @@ async fn experts(command: ExpertsCommand) -> Result<()> {
                     conflict["end"].as_str().unwrap_or("")
                 );
             }
+        }
+    }
+    Ok(())
+}
+
+async fn webhooks(command: WebhooksCommand) -> Result<()> {
+    match command {
+        WebhooksCommand::Add {
+            url,
+            secret,
+            allow_private,
+            event_types,
+            description,
+        } => {
+            let body = json!({
+                "url": url,
+                "secret": secret,
+                "allowPrivate": allow_private,
+                "eventTypes": event_types,
+                "description": description,
+            });
+            let reply = send(Service::Notifications, "webhooks.add", body).await?;
+            println!(
+                "added webhook endpoint {}",
+                reply["id"].as_str().unwrap_or("")
+            );
+            if let Some(secret) = reply["secret"].as_str() {
+                println!("its secret (shown only now; give it to the integrator): {secret}");
+            }
+        }
+        WebhooksCommand::List => {
+            let reply = send(Service::Notifications, "webhooks.list", json!({})).await?;
+            let endpoints = reply["endpoints"].as_array().cloned().unwrap_or_default();
+            if endpoints.is_empty() {
+                println!("no webhook endpoints");
+            }
+            for e in endpoints {
+                let types: Vec<&str> = e["eventTypes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                println!(
+                    "{}  {}  {}{}  {}",
+                    e["id"].as_str().unwrap_or(""),
+                    e["url"].as_str().unwrap_or(""),
+                    if types.is_empty() {
+                        "every event".to_owned()
+                    } else {
+                        types.join(",")
+                    },
+                    if e["allowPrivate"] == true {
+                        "  (private allowed)"
+                    } else {
+                        ""
+                    },
+                    e["description"].as_str().unwrap_or(""),
+                );
+            }
+        }
+        WebhooksCommand::Remove { id } => {
+            send(
+                Service::Notifications,
+                "webhooks.remove",
+                json!({ "id": id }),
+            )
+            .await?;
+            println!("removed webhook endpoint {id}");
         }
     }
     Ok(())

@@ -2,6 +2,8 @@
 //! binaries run, with zero set-up when no NATS or Postgres answers.
 
 use anyhow::{Context, Result};
+use messaging::runtime::RelayHandle;
+use messaging::{ServiceRuntime, Tasks};
 use secrecy::ExposeSecret;
 use service_kit::app::{App, ServiceDef};
 use std::path::PathBuf;
@@ -12,19 +14,45 @@ pub fn all() -> Vec<ServiceDef> {
         ServiceDef {
             service: contract::Service::Intake,
             migrations: &intake::MIGRATIONS,
-            start: intake::start,
+            start: std::sync::Arc::new(intake::start),
         },
         ServiceDef {
             service: contract::Service::Scheduling,
             migrations: &scheduling::MIGRATIONS,
-            start: scheduling::start,
+            start: std::sync::Arc::new(scheduling::start),
         },
         ServiceDef {
             service: contract::Service::Assignment,
             migrations: &assignment::MIGRATIONS,
-            start: assignment::start,
+            start: std::sync::Arc::new(assignment::start),
+        },
+        ServiceDef {
+            service: contract::Service::Notifications,
+            migrations: &notifications::MIGRATIONS,
+            start: std::sync::Arc::new(start_notifications),
         },
     ]
+}
+
+/// Notifications as `ileaps run` starts it: without `ILEAPS_SMTP_URL` or
+/// `ILEAPS_MAIL_DIR`, email goes to [`mail_dir`].
+fn start_notifications(runtime: &ServiceRuntime, tasks: &mut Tasks) -> RelayHandle {
+    let settings = notifications::settings::NotificationSettings::from_lookup(|name| {
+        std::env::var(name)
+            .ok()
+            .or_else(|| (name == MAIL_DIR_VAR).then(|| mail_dir().display().to_string()))
+    });
+    notifications::start_from(runtime, tasks, settings)
+}
+
+const MAIL_DIR_VAR: &str = "ILEAPS_MAIL_DIR";
+
+/// Where `ileaps run` and `demo` write email when no SMTP server is
+/// configured: `ILEAPS_MAIL_DIR`, else `mail/` under [`data_root`].
+pub fn mail_dir() -> PathBuf {
+    std::env::var_os(MAIL_DIR_VAR)
+        .filter(|dir| !dir.is_empty())
+        .map_or_else(|| data_root().join("mail"), PathBuf::from)
 }
 
 /// Where private NATS and Postgres keep their data: under `target/` of the

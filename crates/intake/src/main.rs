@@ -8,7 +8,7 @@ async fn main() -> anyhow::Result<()> {
     main_for(ServiceDef {
         service: Service::Intake,
         migrations: &intake::MIGRATIONS,
-        start: intake::start,
+        start: std::sync::Arc::new(intake::start),
     })
     .await
 }

@@ -13,7 +13,11 @@
 //!   the workshop's enquiries are STAFFED.
 //! - `workshop.unschedulable`: the enquiry is UNSCHEDULABLE, its detail the
 //!   reason code, with no workshop.
-//! - `workshop.cancelled`: enquiries still SCHEDULED or STAFFED in it are
+//! - `notification.delivered` of a WORKSHOP_CONFIRMED notice on a city's
+//!   feed: that enquiry, STAFFED at the confirmed version, is CONFIRMED (the
+//!   city has been told). Later versions make it SCHEDULED again until
+//!   they are staffed and confirmed in turn.
+//! - `workshop.cancelled`: enquiries still SCHEDULED, STAFFED or CONFIRMED in it are
 //!   RECEIVED again, without a workshop, the detail saying it was cancelled.
 //!   (Scheduling cancels a workshop when its last city withdrew, where there
 //!   is nothing left to change, or after giving up on staffing it, where it
@@ -25,6 +29,7 @@
 
 use crate::store;
 use contract::proto::assignment::v1::AssignmentMade;
+use contract::proto::notification::v1::{Channel, Notice, NotificationDelivered};
 use contract::proto::workshop::v1::{
     WorkshopCancelled, WorkshopRescheduled, WorkshopScheduled, WorkshopUnschedulable,
 };
@@ -87,6 +92,16 @@ impl Handler for ProgressHandler {
                         format!("workshop cancelled: {}", event.reason)
                     };
                     store::mark_cancelled(tx, &event.workshop_id, version, &detail).await?;
+                }
+            }
+            subjects::NOTIFICATION_DELIVERED => {
+                if let Some(event) = delivery.event::<NotificationDelivered>()?
+                    && event.notice() == Notice::WorkshopConfirmed
+                    && event.channel() == Channel::CityFeed
+                    && let Some(id) = enquiry_id(&event.enquiry_id)
+                {
+                    let version = version_of(event.workshop_version)?;
+                    store::mark_confirmed(tx, id, &event.workshop_id, version).await?;
                 }
             }
             // Everything else on the stream is not about an enquiry's status.

@@ -346,7 +346,7 @@ pub async fn mark_left(
            SET status = 'RECEIVED', status_detail = NULL,
                workshop_id = NULL, workshop_version = NULL
            WHERE workshop_id = $1 AND workshop_version < $2
-             AND status IN ('SCHEDULED', 'STAFFED') AND NOT (id = ANY($3))"#,
+             AND status IN ('SCHEDULED', 'STAFFED', 'CONFIRMED') AND NOT (id = ANY($3))"#,
         workshop_id,
         version,
         listed
@@ -366,7 +366,7 @@ pub async fn mark_rescheduled(
         r#"UPDATE intake.enquiries
            SET status = 'SCHEDULED', status_detail = NULL, workshop_version = $2
            WHERE workshop_id = $1 AND workshop_version < $2
-             AND status IN ('SCHEDULED', 'STAFFED')"#,
+             AND status IN ('SCHEDULED', 'STAFFED', 'CONFIRMED')"#,
         workshop_id,
         version
     )
@@ -393,6 +393,30 @@ pub async fn mark_staffed(
     Ok(result.rows_affected())
 }
 
+/// `notification.delivered` of a confirmation on the city's feed: the
+/// enquiry, staffed in `workshop_id` at exactly `version`, is CONFIRMED. A
+/// confirmation of an older version (the workshop changed since) changes
+/// nothing.
+pub async fn mark_confirmed(
+    conn: &mut PgConnection,
+    enquiry_id: Uuid,
+    workshop_id: &str,
+    version: i32,
+) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query!(
+        r#"UPDATE intake.enquiries
+           SET status = 'CONFIRMED', status_detail = NULL
+           WHERE id = $1 AND workshop_id = $2 AND workshop_version = $3
+             AND status = 'STAFFED'"#,
+        enquiry_id,
+        workshop_id,
+        version
+    )
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected())
+}
+
 /// `workshop.cancelled`: enquiries still in the workshop (at `version` or
 /// before) are back to RECEIVED without a workshop, with `detail` saying why.
 pub async fn mark_cancelled(
@@ -406,7 +430,7 @@ pub async fn mark_cancelled(
            SET status = 'RECEIVED', status_detail = NULLIF($3, ''),
                workshop_id = NULL, workshop_version = NULL
            WHERE workshop_id = $1 AND workshop_version <= $2
-             AND status IN ('SCHEDULED', 'STAFFED')"#,
+             AND status IN ('SCHEDULED', 'STAFFED', 'CONFIRMED')"#,
         workshop_id,
         version,
         detail

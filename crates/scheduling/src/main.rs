@@ -8,7 +8,7 @@ async fn main() -> anyhow::Result<()> {
     main_for(ServiceDef {
         service: Service::Scheduling,
         migrations: &scheduling::MIGRATIONS,
-        start: scheduling::start,
+        start: std::sync::Arc::new(scheduling::start),
     })
     .await
 }

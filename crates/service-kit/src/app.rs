@@ -12,17 +12,30 @@ use messaging::runtime::{RelayHandle, ServiceRuntime, Tasks};
 use messaging::{RelaySettings, Schema, StreamSettings, migrate, provision_streams};
 use secrecy::ExposeSecret;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use telemetry::Metrics;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
+/// Spawns a service's tasks; returns its outbox relay, stopped last. A
+/// closure, so a caller (a test, `ileaps run`) can start a service with
+/// settings of its own.
+pub type StartFn = Arc<dyn Fn(&ServiceRuntime, &mut Tasks) -> RelayHandle + Send + Sync>;
+
 /// How to run one service.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct ServiceDef {
     pub service: Service,
     pub migrations: &'static sqlx::migrate::Migrator,
-    /// Spawns the service's tasks; returns its outbox relay, stopped last.
-    pub start: fn(&ServiceRuntime, &mut Tasks) -> RelayHandle,
+    pub start: StartFn,
+}
+
+impl std::fmt::Debug for ServiceDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceDef")
+            .field("service", &self.service)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Running services.
@@ -194,18 +207,16 @@ fn task_failure(
 /// The whole life of a one-service binary: telemetry, settings, run until
 /// SIGTERM, drain, exit 0.
 pub async fn main_for(def: ServiceDef) -> Result<()> {
-    let telemetry = telemetry::init(&format!("ileaps-{}", def.service))?;
-    let settings = Settings::from_env()?.with_client_name(format!("ileaps-{}", def.service));
+    let service = def.service;
+    let telemetry = telemetry::init(&format!("ileaps-{service}"))?;
+    let settings = Settings::from_env()?.with_client_name(format!("ileaps-{service}"));
     let shutdown = crate::shutdown_on_signals();
     let result = match App::start(settings, vec![def], shutdown).await {
         Ok(app) => app.wait().await,
         Err(error) => Err(error),
     };
     if let Err(error) = &result {
-        error!(
-            error = format!("{error:#}"),
-            "ileaps-{} failed", def.service
-        );
+        error!(error = format!("{error:#}"), "ileaps-{service} failed");
     }
     telemetry.shutdown();
     result

@@ -1,5 +1,5 @@
-//! Real NATS and Postgres for tests, and the few helpers that make such tests
-//! short and free of sleeps. Nothing here is a mock.
+//! Real NATS, Postgres, SMTP and HTTP peers for tests, and the few helpers
+//! that make such tests short and free of sleeps. Nothing here is a mock.
 //!
 //! # Layout
 //!
@@ -17,6 +17,10 @@
 //!   assert on what services published ("exactly one" included).
 //! - [`headers`](city_headers): the CloudEvents headers a partner city sends.
 //! - `paths`: where test data lives (`<workspace>/target/test-infra/`).
+//! - [`smtp`](SmtpServer): a real SMTP server per test (Python's aiosmtpd)
+//!   that keeps what it accepts and refuses `refuse…`/`later…` recipients.
+//! - [`webhook`](WebhookReceiver): a real HTTP endpoint per test that
+//!   records requests and answers a scripted sequence of statuses.
 //!
 //! Tests run in parallel (`cargo nextest` runs each in its own process), so
 //! everything a test touches is its own: port, store, database.
@@ -27,16 +31,20 @@ mod db;
 mod headers;
 mod nats;
 mod paths;
+pub mod smtp;
 mod stream;
 mod wait;
+pub mod webhook;
 
 pub use db::{TestDb, test_db, test_db_on};
 pub use headers::city_headers;
 pub use local_infra;
 pub use nats::TestNats;
 pub use paths::{test_infra_dir, workspace_root};
+pub use smtp::{ReceivedEmail, SmtpServer};
 pub use stream::StreamReader;
 pub use wait::eventually;
+pub use webhook::{ReceivedRequest, WebhookReceiver};
 
 /// The settings a test's services run with: its private NATS and database,
 /// an HTTP port the system picks, and a short shutdown bound.

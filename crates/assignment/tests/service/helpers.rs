@@ -25,7 +25,7 @@ pub fn assignment_def() -> ServiceDef {
     ServiceDef {
         service: Service::Assignment,
         migrations: &assignment::MIGRATIONS,
-        start: assignment::start,
+        start: std::sync::Arc::new(assignment::start),
     }
 }
 

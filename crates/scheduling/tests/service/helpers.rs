@@ -83,7 +83,7 @@ impl TestService {
         let def = ServiceDef {
             service: Service::Scheduling,
             migrations: &scheduling::MIGRATIONS,
-            start: scheduling::start,
+            start: std::sync::Arc::new(scheduling::start),
         };
         let app = App::start(settings(&nats.url(), &db.url), vec![def], shutdown.clone())
             .await
