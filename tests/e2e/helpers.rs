@@ -18,7 +18,7 @@ pub fn intake_def() -> ServiceDef {
     ServiceDef {
         service: Service::Intake,
         migrations: &intake::MIGRATIONS,
-        start: intake::start,
+        start: std::sync::Arc::new(intake::start),
     }
 }
 
@@ -45,17 +45,45 @@ pub fn planning_defs() -> Vec<ServiceDef> {
         ServiceDef {
             service: Service::Scheduling,
             migrations: &scheduling::MIGRATIONS,
-            start: scheduling::start,
+            start: std::sync::Arc::new(scheduling::start),
         },
         ServiceDef {
             service: Service::Assignment,
             migrations: &assignment::MIGRATIONS,
-            start: assignment::start,
+            start: std::sync::Arc::new(assignment::start),
         },
     ]
 }
 
+/// Notifications sending email to `smtp_url`, retrying quickly.
+pub fn notifications_def(smtp_url: String) -> ServiceDef {
+    let mut settings =
+        notifications::settings::NotificationSettings::with_mail_folder("unused".into());
+    settings.email = notifications::channels::email::EmailTransport::Smtp {
+        url: smtp_url.into(),
+    };
+    settings.poll_interval = Duration::from_millis(100);
+    settings.retry.base = Duration::from_millis(200);
+    ServiceDef {
+        service: Service::Notifications,
+        migrations: &notifications::MIGRATIONS,
+        start: std::sync::Arc::new(move |runtime, tasks| {
+            notifications::start_with(runtime, tasks, settings.clone())
+        }),
+    }
+}
+
 impl TestApp {
+    /// All four services, email going to `smtp`, with the seed's cities and
+    /// experts registered.
+    pub async fn spawn_all(smtp: &test_support::SmtpServer) -> TestApp {
+        let mut defs = planning_defs();
+        defs.push(notifications_def(smtp.url()));
+        let test = Self::spawn_services(defs).await;
+        test.import_seed_experts().await;
+        test
+    }
+
     /// Intake running, with the seed's cities registered.
     pub async fn spawn() -> TestApp {
         Self::spawn_services(vec![intake_def()]).await
@@ -65,10 +93,15 @@ impl TestApp {
     /// expert roster registered.
     pub async fn spawn_planning() -> TestApp {
         let test = Self::spawn_services(planning_defs()).await;
+        test.import_seed_experts().await;
+        test
+    }
+
+    async fn import_seed_experts(&self) {
         let file = test_support::workspace_root().join("deploy/seed/experts.yaml");
         let text = std::fs::read_to_string(&file).expect("the seed's experts");
         messaging::admin::request(
-            &test.client,
+            &self.client,
             Service::Assignment,
             "experts.import",
             &serde_yaml_to_json(&text),
@@ -76,7 +109,6 @@ impl TestApp {
         )
         .await
         .expect("experts import");
-        test
     }
 
     async fn spawn_services(defs: Vec<ServiceDef>) -> TestApp {

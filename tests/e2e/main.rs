@@ -4,6 +4,8 @@
 
 mod helpers;
 mod intake;
+mod journey;
+mod migrate_only;
 mod planning;
 mod shutdown;
 mod sigterm;

@@ -111,7 +111,7 @@ async fn terminate(mut child: Child) -> std::process::ExitStatus {
 /// The binary as deployed. Cargo builds a dependency's library but not its
 /// binaries for this test, so ask cargo for it (a no-op when it is fresh) and
 /// take the path from its report.
-async fn intake_binary() -> PathBuf {
+pub(crate) async fn intake_binary() -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
         .current_dir(workspace_root())

@@ -204,12 +204,52 @@ fn task_failure(
     }
 }
 
+/// `--migrate-only` or `ILEAPS_MIGRATE_ONLY=true`: apply the service's
+/// migrations and exit, touching nothing but Postgres. Deployments run it
+/// before a rollout (a Kubernetes init container), so new code never starts
+/// against an old schema and replicas never race on a migration.
+fn migrate_only_requested() -> bool {
+    std::env::args().skip(1).any(|arg| arg == "--migrate-only")
+        || std::env::var("ILEAPS_MIGRATE_ONLY")
+            .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes"))
+}
+
+async fn migrate_only(settings: &Settings, def: &ServiceDef) -> Result<()> {
+    let schema = Schema::new(def.service.name())?;
+    migrate(
+        settings.database_url.expose_secret(),
+        &schema,
+        def.migrations,
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "migrating {} at {}",
+            def.service,
+            settings.database_url_redacted()
+        )
+    })?;
+    info!(service = %def.service, "migrations applied; exiting (--migrate-only)");
+    Ok(())
+}
+
 /// The whole life of a one-service binary: telemetry, settings, run until
 /// SIGTERM, drain, exit 0.
 pub async fn main_for(def: ServiceDef) -> Result<()> {
     let service = def.service;
     let telemetry = telemetry::init(&format!("ileaps-{service}"))?;
     let settings = Settings::from_env()?.with_client_name(format!("ileaps-{service}"));
+    if migrate_only_requested() {
+        let result = migrate_only(&settings, &def).await;
+        if let Err(error) = &result {
+            error!(
+                error = format!("{error:#}"),
+                "ileaps-{service} --migrate-only failed"
+            );
+        }
+        telemetry.shutdown();
+        return result;
+    }
     let shutdown = crate::shutdown_on_signals();
     let result = match App::start(settings, vec![def], shutdown).await {
         Ok(app) => app.wait().await,
