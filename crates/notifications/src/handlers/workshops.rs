@@ -74,53 +74,28 @@ pub(super) async fn rescheduled(
     store::move_workshop(tx, &row.workshop_id, version, &row.sessions).await?;
     // The old dates' reminders would be wrong; the next confirmation sets new ones.
     store::cancel_reminders(tx, &row.workshop_id).await?;
-    let Some(confirmed) = row.confirmed.clone() else {
-        return Ok(());
-    };
-    let summary = summary(&row, &confirmed.experts);
-    let about = workshop_about(&row);
-    let mut deliveries = Vec::new();
-    for part in &confirmed.cities {
-        let Some(city) = CityTarget::load(tx, part).await? else {
-            continue;
-        };
-        let notice = Notice::Rescheduled {
-            workshop: summary.clone(),
-            reason: event.reason.clone(),
-            reference: Some(city.reference.clone()),
-        };
-        let feed = WorkshopRescheduledNotice {
-            reference: city.reference.clone(),
-            workshop_id: row.workshop_id.clone(),
-            version: event.version,
-            sessions: outgoing::local_sessions(&summary.sessions, city.zone()),
-            reason: event.reason.clone(),
-        };
-        city.deliveries(
-            cause,
-            &notice,
-            "workshop.rescheduled",
-            &about,
-            &feed,
-            &mut deliveries,
-        );
-    }
-    let notice = |_: &ExpertPart| Notice::Rescheduled {
-        workshop: summary.clone(),
-        reason: event.reason.clone(),
-        reference: None,
-    };
-    expert_emails(
+    let reason = &event.reason;
+    let told = tell_those_confirmed(
         tx,
         cause,
-        &confirmed.experts,
-        notice,
-        &about,
-        &mut deliveries,
+        &row,
+        "workshop.rescheduled",
+        |workshop, reference| Notice::Rescheduled {
+            workshop,
+            reason: reason.clone(),
+            reference,
+        },
+        |city, summary| WorkshopRescheduledNotice {
+            reference: city.reference.clone(),
+            workshop_id: summary.workshop_id.clone(),
+            version: summary.version,
+            sessions: outgoing::local_sessions(&summary.sessions, city.zone()),
+            reason: reason.clone(),
+        },
     )
     .await?;
-    info!(workshop = %row.workshop_id, version, notices = deliveries.len(), "workshop rescheduled");
-    schedule(tx, &deliveries).await
+    info!(workshop = %row.workshop_id, version, notices = told, "workshop rescheduled");
+    Ok(())
 }
 
 pub(super) async fn cancelled(
@@ -139,51 +114,72 @@ pub(super) async fn cancelled(
     }
     store::cancel_workshop(tx, &row.workshop_id, version).await?;
     let reminders = store::cancel_reminders(tx, &row.workshop_id).await?;
-    let Some(confirmed) = row.confirmed.clone() else {
-        return Ok(());
+    let reason = &event.reason;
+    let told = tell_those_confirmed(
+        tx,
+        cause,
+        &row,
+        "workshop.cancelled",
+        |workshop, reference| Notice::Cancelled {
+            workshop,
+            reason: reason.clone(),
+            reference,
+        },
+        |city, summary| WorkshopCancelledNotice {
+            reference: city.reference.clone(),
+            workshop_id: summary.workshop_id.clone(),
+            reason: reason.clone(),
+        },
+    )
+    .await?;
+    info!(workshop = %row.workshop_id, version, reminders, notices = told, "workshop cancelled");
+    Ok(())
+}
+
+/// Tells a change to those the last confirmation told: each city (email
+/// and feed) and each expert (email). Before any confirmation nobody was
+/// promised anything, and nobody is told. Returns how many deliveries.
+async fn tell_those_confirmed<E: contract::CloudEvent>(
+    tx: &mut PgConnection,
+    cause: &Cause,
+    row: &WorkshopRow,
+    feed_what: &str,
+    notice: impl Fn(WorkshopSummary, Option<String>) -> Notice,
+    feed: impl Fn(&CityTarget, &WorkshopSummary) -> E,
+) -> Result<usize, HandlerError> {
+    let Some(confirmed) = &row.confirmed else {
+        return Ok(0);
     };
-    let summary = summary(&row, &confirmed.experts);
-    let about = workshop_about(&row);
+    let summary = summary(row, &confirmed.experts);
+    let about = workshop_about(row);
     let mut deliveries = Vec::new();
     for part in &confirmed.cities {
         let Some(city) = CityTarget::load(tx, part).await? else {
             continue;
         };
-        let notice = Notice::Cancelled {
-            workshop: summary.clone(),
-            reason: event.reason.clone(),
-            reference: Some(city.reference.clone()),
-        };
-        let feed = WorkshopCancelledNotice {
-            reference: city.reference.clone(),
-            workshop_id: row.workshop_id.clone(),
-            reason: event.reason.clone(),
-        };
+        let city_notice = notice(summary.clone(), Some(city.reference.clone()));
+        let message = feed(&city, &summary);
         city.deliveries(
             cause,
-            &notice,
-            "workshop.cancelled",
+            &city_notice,
+            feed_what,
             &about,
-            &feed,
+            &message,
             &mut deliveries,
         );
     }
-    let notice = |_: &ExpertPart| Notice::Cancelled {
-        workshop: summary.clone(),
-        reason: event.reason.clone(),
-        reference: None,
-    };
+    let expert_notice = |_: &ExpertPart| notice(summary.clone(), None);
     expert_emails(
         tx,
         cause,
         &confirmed.experts,
-        notice,
+        expert_notice,
         &about,
         &mut deliveries,
     )
     .await?;
-    info!(workshop = %row.workshop_id, version, reminders, notices = deliveries.len(), "workshop cancelled");
-    schedule(tx, &deliveries).await
+    schedule(tx, &deliveries).await?;
+    Ok(deliveries.len())
 }
 
 pub(super) async fn made(
