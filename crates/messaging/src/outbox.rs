@@ -337,7 +337,12 @@ impl Relay {
             tx.commit().await?;
             return Ok(0);
         }
-        let span = info_span!("outbox.relay", service = %self.service, rows = rows.len());
+        let span = info_span!(
+            parent: None,
+            "outbox.relay",
+            service = %self.service,
+            rows = rows.len()
+        );
         let (published, failures) = self.publish_rows(&rows, None).instrument(span).await;
         if !published.is_empty() {
             sqlx::query(&self.outbox.sql.mark)
@@ -361,6 +366,10 @@ impl Relay {
     /// Sends every row before awaiting any ack: one window of outstanding
     /// acks instead of a round trip per message.
     ///
+    /// Each message gets a producer span ([`publish_span`]) in the trace the
+    /// row was written in, from its send until its ack; the message carries
+    /// that span's `traceparent`, so its consumers are the span's children.
+    ///
     /// `replay` gives each message a fresh `Nats-Msg-Id` (its `ce-id` stays):
     /// JetStream may still remember the original ids even though it lost the
     /// messages (a purge keeps its duplicate window), and consumers' inboxes
@@ -380,32 +389,37 @@ impl Relay {
                     format!("replay:{tag}:{}", row.id).as_str(),
                 );
             }
+            let span = publish_span(self.service, row, &headers);
+            telemetry::inject_span(&span, &mut headers);
             match self
                 .js
                 .publish_with_headers(row.subject.clone(), headers, row.body.clone().into())
                 .await
             {
-                Ok(ack) => pending.push((row.seq, &row.id, ack)),
-                Err(error) => failures.push(error.into()),
+                Ok(ack) => pending.push(((row.seq, &row.id, span), ack)),
+                Err(error) => {
+                    failed(&span, "publish");
+                    failures.push(error.into());
+                }
             }
         }
         let mut published = Vec::with_capacity(pending.len());
-        let (seqs, acks): (Vec<_>, Vec<_>) = pending
-            .into_iter()
-            .map(|(seq, id, ack)| ((seq, id), ack))
-            .unzip();
-        for ((seq, id), result) in seqs
+        let (rows, acks): (Vec<_>, Vec<_>) = pending.into_iter().unzip();
+        for ((seq, id, span), result) in rows
             .into_iter()
             .zip(join_all(acks.into_iter().map(std::future::IntoFuture::into_future)).await)
         {
             match result {
                 Ok(ack) => {
                     if ack.duplicate {
-                        debug!(ce_id = %id, "JetStream already had this message");
+                        debug!(parent: &span, ce_id = %id, "JetStream already had this message");
                     }
                     published.push(seq);
                 }
-                Err(error) => failures.push(error.into()),
+                Err(error) => {
+                    failed(&span, "ack");
+                    failures.push(error.into());
+                }
             }
         }
         (published, failures)
@@ -468,4 +482,40 @@ impl Relay {
             }
         }
     }
+}
+
+/// The producer span of one outbox row, per OpenTelemetry's messaging
+/// conventions: `publish <subject>`, kind producer, `messaging.operation.type
+/// = send` (the conventions' current name for what older versions called
+/// `publish`). Its parent is the trace context stored with the row, that is
+/// the handler's span that wrote it; a row without one starts a trace here
+/// (never a child of the relay's own window span).
+fn publish_span(
+    service: Service,
+    row: &ClaimedRow,
+    headers: &async_nats::HeaderMap,
+) -> tracing::Span {
+    let span = info_span!(
+        parent: None,
+        "publish",
+        otel.kind = "producer",
+        otel.name = format!("publish {}", row.subject),
+        messaging.system = "nats",
+        messaging.operation.type = "send",
+        messaging.operation.name = "publish",
+        messaging.destination.name = %row.subject,
+        messaging.message.id = %row.id,
+        messaging.message.body.size = row.body.len(),
+        service = service.name(),
+        error.type = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    );
+    telemetry::set_parent_from_headers(&span, Some(headers));
+    span
+}
+
+/// Marks a producer span as failed at `stage` (`publish` or `ack`).
+fn failed(span: &tracing::Span, stage: &'static str) {
+    span.record("error.type", stage);
+    span.record("otel.status_code", "ERROR");
 }

@@ -130,24 +130,32 @@ impl Worker {
         Ok(count)
     }
 
+    /// One attempt under a `notification.send` span, in the trace of the
+    /// message that caused the delivery (its context is stored with the
+    /// row): the SMTP, webhook (kind client) or feed publish (kind
+    /// producer) span of the channel is its child, and so is the
+    /// `notification.*` event announcing the result.
     async fn attempt(&self, claimed: Claimed) {
         let span = info_span!(
+            parent: None,
             "notification.send",
+            otel.name = format!("notification.send {}", claimed.channel),
+            service = Service::Notifications.name(),
             notification_id = %claimed.id,
             channel = %claimed.channel,
             recipient_kind = %claimed.recipient_kind,
             recipient = %claimed.recipient_ref,
+            notice = %claimed.notice,
             attempt = claimed.attempts,
-            otel.kind = "client",
+            notification.result = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
         );
-        if let Some(parent) = &claimed.traceparent {
-            let mut headers = async_nats::HeaderMap::new();
-            headers.insert("traceparent", parent.as_str());
-            if let Some(state) = &claimed.tracestate {
-                headers.insert("tracestate", state.as_str());
-            }
-            telemetry::set_parent_from_headers(&span, Some(&headers));
-        }
+        telemetry::set_parent_from_traceparent(
+            &span,
+            claimed.traceparent.as_deref(),
+            claimed.tracestate.as_deref(),
+        );
         async {
             let attempt = self.send(&claimed).await;
             if let Err(error) = self.record(&claimed, attempt).await {
@@ -222,24 +230,50 @@ impl Worker {
         envelope.traceparent.clone_from(&claimed.traceparent);
         envelope.tracestate.clone_from(&claimed.tracestate);
         let body = serde_json::to_vec(body).unwrap_or_default();
+        // The producer span of the notice: the city's feed consumer
+        // continues the trace from the `traceparent` it stamps.
+        let span = info_span!(
+            "publish",
+            otel.kind = "producer",
+            otel.name = format!("publish {subject}"),
+            messaging.system = "nats",
+            messaging.operation.type = "send",
+            messaging.operation.name = "publish",
+            messaging.destination.name = subject,
+            messaging.message.id = %claimed.id,
+            messaging.message.body.size = body.len(),
+            service = Service::Notifications.name(),
+            error.type = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        );
+        let mut headers = envelope.to_headers();
+        telemetry::inject_span(&span, &mut headers);
         let transient = |class, message: String| SendError::Transient { class, message };
         let publish = async {
             let ack = self
                 .js
-                .publish_with_headers(subject.to_owned(), envelope.to_headers(), body.into())
+                .publish_with_headers(subject.to_owned(), headers, body.into())
                 .await
                 .map_err(|e| transient(crate::channels::ErrorClass::Connection, e.to_string()))?;
             ack.await
                 .map_err(|e| transient(crate::channels::ErrorClass::Connection, e.to_string()))
         };
-        match tokio::time::timeout(self.settings.send_timeout, publish).await {
+        let result = match tokio::time::timeout(self.settings.send_timeout, publish)
+            .instrument(span.clone())
+            .await
+        {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(error)) => Err(error),
             Err(_) => Err(transient(
                 crate::channels::ErrorClass::Timeout,
                 "no acknowledgement from JetStream in time".into(),
             )),
+        };
+        if let Err(error) = &result {
+            span.record("error.type", error.class().as_str());
+            span.record("otel.status_code", "ERROR");
         }
+        result
     }
 
     async fn send_webhook(&self, claimed: &Claimed, body: &serde_json::Value) -> Attempt {
@@ -341,6 +375,13 @@ impl Worker {
         event: Option<OutgoingMessage>,
         label: &str,
     ) -> Result<(), sqlx::Error> {
+        let span = tracing::Span::current();
+        span.record("notification.result", label);
+        // This attempt failed, whether or not another one follows.
+        if let AttemptResult::Retry { class, .. } | AttemptResult::Failed { class, .. } = result {
+            span.record("error.type", *class);
+            span.record("otel.status_code", "ERROR");
+        }
         let mut tx = self.pool.begin().await?;
         if !store::record_attempt(&mut tx, claimed, result).await? {
             // The lease ran out and another attempt owns the row now.
@@ -395,7 +436,9 @@ impl Worker {
         self.event(claimed, subjects::NOTIFICATION_FAILED, &body)
     }
 
-    /// A `notification.*` event in the trace of the delivery's cause.
+    /// A `notification.*` event in the trace of the delivery's cause: a
+    /// child of the attempt's `notification.send` span (current when this
+    /// runs), or of the stored cause when that span is not traced.
     fn event<E: CloudEvent>(&self, claimed: &Claimed, subject: &str, body: &E) -> OutgoingMessage {
         let mut message = OutgoingMessage::event(
             Service::Notifications,
@@ -403,11 +446,19 @@ impl Worker {
             claimed.id.to_string(),
             body,
         );
-        message
-            .envelope
-            .traceparent
-            .clone_from(&claimed.traceparent);
-        message.envelope.tracestate.clone_from(&claimed.tracestate);
+        match telemetry::current_traceparent() {
+            Some((parent, state)) => {
+                message.envelope.traceparent = Some(parent);
+                message.envelope.tracestate = state;
+            }
+            None => {
+                message
+                    .envelope
+                    .traceparent
+                    .clone_from(&claimed.traceparent);
+                message.envelope.tracestate.clone_from(&claimed.tracestate);
+            }
+        }
         message
     }
 

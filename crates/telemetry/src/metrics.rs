@@ -23,11 +23,12 @@ pub const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=ut
 pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// Handler latency buckets, in seconds: 0.1 ms (an inbox hit) to 5 s (a stuck
-/// database), dense around the 1–50 ms where a healthy handler lives.
-const HANDLER_BUCKETS: [f64; 15] = [
+/// Handler latency buckets, in seconds: 0.1 ms (a batch of one duplicate) to
+/// 10 s (a stuck database; the consumers' ack wait is 30 s), dense around the
+/// 1–250 ms where a healthy batch commits.
+const HANDLER_BUCKETS: [f64; 16] = [
     0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-    5.0,
+    5.0, 10.0,
 ];
 
 /// What became of consumed messages, the `outcome` label of
@@ -127,7 +128,7 @@ impl Metrics {
             Family::new_with_constructor(|| Histogram::new(HANDLER_BUCKETS));
         registry.register_with_unit(
             "handler_duration",
-            "Time spent handling one message, from receipt to acknowledgement",
+            "Time from taking up a message's batch to its commit; every message of a batch shares it",
             Unit::Seconds,
             handler_duration.clone(),
         );
@@ -153,7 +154,7 @@ impl Metrics {
         let consumer_pending = Family::<ConsumerLabels, Gauge>::default();
         registry.register(
             "consumer_pending_messages",
-            "Messages in the stream not yet delivered to the consumer",
+            "Messages the JetStream consumer has yet to finish: not yet delivered plus delivered and not yet acknowledged",
             consumer_pending.clone(),
         );
         let enquiries = Family::<EnquiryLabels, Counter>::default();
@@ -193,7 +194,9 @@ impl Metrics {
         self.messages_consumed.get_or_create(&labels).inc_by(n);
     }
 
-    /// Records how long one message took (`ileaps_handler_duration_seconds`).
+    /// Records how long one message waited for its handling to commit
+    /// (`ileaps_handler_duration_seconds`): the whole batch's time, since
+    /// no message of a batch is acknowledged before the batch commits.
     pub fn observe_handler(&self, service: &str, consumer: &str, seconds: f64) {
         self.handler_duration
             .get_or_create(&consumer_labels(service, consumer))
@@ -219,7 +222,8 @@ impl Metrics {
     }
 
     /// Sets a consumer's pending count as JetStream last reported it
-    /// (`ileaps_consumer_pending_messages`).
+    /// (`ileaps_consumer_pending_messages`): `num_pending` (not yet delivered)
+    /// plus `num_ack_pending` (delivered, not yet acknowledged).
     pub fn set_consumer_pending(&self, service: &str, consumer: &str, pending: u64) {
         self.consumer_pending
             .get_or_create(&consumer_labels(service, consumer))

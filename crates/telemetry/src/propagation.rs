@@ -55,9 +55,92 @@ pub fn current_traceparent() -> Option<(String, Option<String>)> {
 /// stays a child of the span that was current when it was created).
 pub fn set_parent_from_headers(span: &tracing::Span, headers: Option<&HeaderMap>) {
     let cx = extract(headers);
-    if !cx.span().span_context().is_valid() {
+    if cx.span().span_context().is_valid() {
+        attach_parent(span, cx);
+    }
+}
+
+/// Makes `span` continue the trace of the message in `headers` **and** links
+/// it to the publisher's span: what a consumer's `process` span needs.
+///
+/// OpenTelemetry's messaging conventions ask for a link from the processing
+/// span to the message's creation context, because a batch may hold messages
+/// of many traces. The parent is kept as well, so that one enquiry is one
+/// trace end to end across every service (with only a link, each hop would
+/// start a new trace). The link points at the same span as the parent; it
+/// is there for tools that follow links, and it states the relation the
+/// conventions define.
+///
+/// Call it before the span is first entered. Headers without a valid
+/// `traceparent` leave the span as it was: it then starts its own trace.
+pub fn set_parent_and_link(span: &tracing::Span, headers: Option<&HeaderMap>) {
+    let cx = extract(headers);
+    let producer = cx.span().span_context().clone();
+    if !producer.is_valid() {
         return;
     }
+    span.add_link(producer);
+    attach_parent(span, cx);
+}
+
+/// Links `span` to the publisher's span of the message in `headers`, without
+/// making it a child: for a span covering many messages (a batch), which
+/// cannot belong to all of their traces at once.
+pub fn link_from_headers(span: &tracing::Span, headers: Option<&HeaderMap>) {
+    let producer = extract(headers).span().span_context().clone();
+    if producer.is_valid() {
+        span.add_link(producer);
+    }
+}
+
+/// Makes `span` a child of a context stored as strings (an outbox or
+/// delivery row's `traceparent` and `tracestate`). `None` or a malformed
+/// value leaves the span as it was. Call it before the span is first entered.
+pub fn set_parent_from_traceparent(
+    span: &tracing::Span,
+    traceparent: Option<&str>,
+    tracestate: Option<&str>,
+) {
+    let Some(traceparent) = traceparent else {
+        return;
+    };
+    let mut fields = HashMap::with_capacity(2);
+    fields.insert(TRACEPARENT.to_owned(), traceparent.to_owned());
+    if let Some(state) = tracestate {
+        fields.insert(TRACESTATE.to_owned(), state.to_owned());
+    }
+    let cx = TraceContextPropagator::new().extract(&fields);
+    if cx.span().span_context().is_valid() {
+        attach_parent(span, cx);
+    }
+}
+
+/// Writes `traceparent` (and `tracestate`) of `span` itself into `headers`,
+/// replacing any already there: for a producer span that stamps the message
+/// it publishes without being entered. Writes nothing for a span that is not
+/// traced.
+pub fn inject_span(span: &tracing::Span, headers: &mut HeaderMap) {
+    let cx = span.context();
+    if cx.span().span_context().is_valid() {
+        TraceContextPropagator::new().inject_context(&cx, &mut HeaderInjector(headers));
+    }
+}
+
+/// `span`'s own trace context as `(traceparent, tracestate)`, like
+/// [`current_traceparent`] for a span that is not entered.
+pub fn span_traceparent(span: &tracing::Span) -> Option<(String, Option<String>)> {
+    let cx = span.context();
+    if !cx.span().span_context().is_valid() {
+        return None;
+    }
+    let mut fields = HashMap::with_capacity(2);
+    TraceContextPropagator::new().inject_context(&cx, &mut fields);
+    let traceparent = fields.remove(TRACEPARENT)?;
+    let tracestate = fields.remove(TRACESTATE).filter(|state| !state.is_empty());
+    Some((traceparent, tracestate))
+}
+
+fn attach_parent(span: &tracing::Span, cx: Context) {
     if let Err(error) = span.set_parent(cx) {
         // Not worth more: the span still works, only without the remote parent.
         tracing::debug!(
@@ -285,6 +368,139 @@ mod tests {
             assert!(headers.is_empty());
             assert_eq!(current_traceparent(), None);
         });
+    }
+
+    /// Spans as an exporter receives them, for tests that look at parents
+    /// and links.
+    #[derive(Debug, Clone, Default)]
+    struct Collected(std::sync::Arc<std::sync::Mutex<Vec<opentelemetry_sdk::trace::SpanData>>>);
+
+    impl opentelemetry_sdk::trace::SpanExporter for Collected {
+        async fn export(
+            &self,
+            batch: Vec<opentelemetry_sdk::trace::SpanData>,
+        ) -> opentelemetry_sdk::error::OTelSdkResult {
+            self.0.lock().unwrap().extend(batch);
+            Ok(())
+        }
+    }
+
+    /// Runs `f` with an OpenTelemetry layer whose finished spans are returned.
+    fn collect(f: impl FnOnce()) -> Vec<opentelemetry_sdk::trace::SpanData> {
+        use opentelemetry::trace::TracerProvider as _;
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let collected = Collected::default();
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+            .with_simple_exporter(collected.clone())
+            .build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, f);
+        provider.force_flush().unwrap();
+        collected.0.lock().unwrap().clone()
+    }
+
+    fn named<'a>(
+        spans: &'a [opentelemetry_sdk::trace::SpanData],
+        name: &str,
+    ) -> &'a opentelemetry_sdk::trace::SpanData {
+        spans
+            .iter()
+            .find(|span| span.name == name)
+            .unwrap_or_else(|| panic!("no span {name}"))
+    }
+
+    #[test]
+    fn a_consumer_span_is_a_child_of_the_publisher_and_linked_to_it() {
+        let spans = collect(|| {
+            let span = tracing::info_span!("process");
+            set_parent_and_link(&span, Some(&incoming("traceparent")));
+            let _entered = span.enter();
+        });
+        let process = named(&spans, "process");
+        let context = &process.span_context;
+        assert_eq!(context.trace_id().to_string(), REMOTE_TRACE);
+        assert_eq!(process.parent_span_id.to_string(), REMOTE_SPAN);
+        assert!(process.parent_span_is_remote);
+        let links: Vec<_> = process.links.iter().collect();
+        assert_eq!(links.len(), 1);
+        assert_eq!(links[0].span_context.trace_id().to_string(), REMOTE_TRACE);
+        assert_eq!(links[0].span_context.span_id().to_string(), REMOTE_SPAN);
+        assert_eq!(
+            context.trace_state().header(),
+            "city=makassar",
+            "the city's tracestate is kept"
+        );
+    }
+
+    #[test]
+    fn without_a_valid_traceparent_a_consumer_span_starts_a_trace_without_links() {
+        let spans = collect(|| {
+            let span = tracing::info_span!("process");
+            set_parent_and_link(&span, None);
+            let _entered = span.enter();
+        });
+        let process = named(&spans, "process");
+        assert_eq!(process.parent_span_id, SpanId::INVALID);
+        assert_eq!(process.links.iter().count(), 0);
+    }
+
+    #[test]
+    fn a_batch_span_is_only_linked_to_its_messages() {
+        let spans = collect(|| {
+            let span = tracing::info_span!("batch");
+            link_from_headers(&span, Some(&incoming("traceparent")));
+            link_from_headers(&span, None);
+            let _entered = span.enter();
+        });
+        let batch = named(&spans, "batch");
+        assert_ne!(batch.span_context.trace_id().to_string(), REMOTE_TRACE);
+        assert_eq!(batch.parent_span_id, SpanId::INVALID);
+        let links: Vec<_> = batch.links.iter().collect();
+        assert_eq!(links.len(), 1, "the message without context adds none");
+        assert_eq!(links[0].span_context.span_id().to_string(), REMOTE_SPAN);
+    }
+
+    #[test]
+    fn a_stored_traceparent_becomes_the_parent_and_a_producer_stamps_its_own_id() {
+        let mut stamped = HeaderMap::new();
+        let mut stored = None;
+        let spans = collect(|| {
+            let span = tracing::info_span!("publish");
+            set_parent_from_traceparent(
+                &span,
+                Some(&format!("00-{REMOTE_TRACE}-{REMOTE_SPAN}-01")),
+                Some("city=makassar"),
+            );
+            inject_span(&span, &mut stamped);
+            stored = span_traceparent(&span);
+            // Not entered, and still in the trace.
+            let ignored = tracing::info_span!("ignored");
+            set_parent_from_traceparent(&ignored, Some("00-garbage"), None);
+            set_parent_from_traceparent(&ignored, None, None);
+        });
+        let publish = named(&spans, "publish");
+        assert_eq!(publish.parent_span_id.to_string(), REMOTE_SPAN);
+        let expected = format!("00-{REMOTE_TRACE}-{}-01", publish.span_context.span_id());
+        assert_eq!(
+            stamped.get("traceparent").map(|v| v.as_str()),
+            Some(expected.as_str())
+        );
+        assert_eq!(
+            stamped.get("tracestate").map(|v| v.as_str()),
+            Some("city=makassar")
+        );
+        assert_eq!(stored, Some((expected, Some("city=makassar".to_owned()))));
+        let ignored = named(&spans, "ignored");
+        assert_ne!(ignored.span_context.trace_id().to_string(), REMOTE_TRACE);
+    }
+
+    #[test]
+    fn a_span_that_is_not_traced_stamps_nothing() {
+        let mut headers = HeaderMap::new();
+        inject_span(&tracing::Span::none(), &mut headers);
+        assert!(headers.is_empty());
+        assert_eq!(span_traceparent(&tracing::Span::none()), None);
     }
 
     #[test]

@@ -40,6 +40,9 @@ const LOG_FILTER_VAR: &str = "RUST_LOG";
 const LOG_FORMAT_VAR: &str = "ILEAPS_LOG_FORMAT";
 const TRACE_FILTER_VAR: &str = "ILEAPS_TRACE_FILTER";
 const SERVICE_NAME_VAR: &str = "OTEL_SERVICE_NAME";
+const RESOURCE_ATTRIBUTES_VAR: &str = "OTEL_RESOURCE_ATTRIBUTES";
+const SDK_DISABLED_VAR: &str = "OTEL_SDK_DISABLED";
+const TRACES_EXPORTER_VAR: &str = "OTEL_TRACES_EXPORTER";
 /// `RUST_LOG` when unset: `info`, but the OpenTelemetry SDK's own
 /// housekeeping notes (provider set, exporter built) only from `warn` up.
 const DEFAULT_LOG_FILTER: &str =
@@ -88,6 +91,9 @@ pub enum TelemetryError {
     /// `ILEAPS_LOG_FORMAT` names no known format.
     #[error("ILEAPS_LOG_FORMAT={value:?} is not a log format; expected json, pretty or compact")]
     InvalidLogFormat { value: String },
+    /// `OTEL_TRACES_EXPORTER` names an exporter this build does not have.
+    #[error("OTEL_TRACES_EXPORTER={value:?} is not supported; expected otlp or none")]
+    UnsupportedTracesExporter { value: String },
     /// The OTLP exporter could not be built from the `OTEL_EXPORTER_OTLP_*`
     /// variables (for instance an endpoint that is not a URL).
     #[error("could not build the OTLP span exporter from OTEL_EXPORTER_OTLP_* settings")]
@@ -147,9 +153,17 @@ impl Drop for TelemetryGuard {
 ///   become OpenTelemetry spans is set by `ILEAPS_TRACE_FILTER` (default
 ///   `info`), separately from `RUST_LOG`, so quieter logs never break traces.
 /// - When `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`
-///   is set, spans are exported over OTLP/HTTP (protobuf) by a batch processor
-///   on its own thread; the exporter reads the other standard `OTEL_*`
-///   variables itself. `service.name` is `OTEL_SERVICE_NAME` if set, else
+///   is set (or `OTEL_TRACES_EXPORTER=otlp`, which means the default
+///   `http://localhost:4318`), spans are exported over OTLP/HTTP (protobuf) by
+///   a batch processor on its own thread. `OTEL_TRACES_EXPORTER=none` or
+///   `OTEL_SDK_DISABLED=true` turn export off whatever the endpoint says.
+///   The SDK and the exporter read the other standard variables themselves:
+///   `OTEL_EXPORTER_OTLP_{,TRACES_}{HEADERS,TIMEOUT,COMPRESSION}`,
+///   `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` (default
+///   `parentbased_always_on`: a city's sampling decision is kept),
+///   `OTEL_BSP_*` (batch processor), `OTEL_SPAN_*_LIMIT`, and
+///   `OTEL_RESOURCE_ATTRIBUTES`. `service.name` is `OTEL_SERVICE_NAME` if
+///   set, else a `service.name` in `OTEL_RESOURCE_ATTRIBUTES`, else
 ///   `service_name`.
 /// - The W3C TraceContext propagator is installed globally.
 ///
@@ -227,12 +241,28 @@ impl Config {
                 LogFormat::parse(&value).ok_or(TelemetryError::InvalidLogFormat { value })?
             }
         };
+        let exporter = match get(TRACES_EXPORTER_VAR) {
+            None => None,
+            Some(value) => Some(
+                parse_traces_exporter(&value)
+                    .ok_or(TelemetryError::UnsupportedTracesExporter { value })?,
+            ),
+        };
+        let disabled =
+            get(SDK_DISABLED_VAR).is_some_and(|value| value.eq_ignore_ascii_case("true"));
+        let endpoint_set = OTLP_ENDPOINT_VARS.iter().any(|name| get(name).is_some());
+        let service_name = get(SERVICE_NAME_VAR)
+            .or_else(|| {
+                get(RESOURCE_ATTRIBUTES_VAR)
+                    .and_then(|attributes| service_name_attribute(&attributes))
+            })
+            .unwrap_or_else(|| service_name.to_owned());
         let config = Self {
-            service_name: get(SERVICE_NAME_VAR).unwrap_or_else(|| service_name.to_owned()),
+            service_name,
             log_format,
             log_filter: get(LOG_FILTER_VAR).unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned()),
             trace_filter: get(TRACE_FILTER_VAR).unwrap_or_else(|| "info".to_owned()),
-            export: OTLP_ENDPOINT_VARS.iter().any(|name| get(name).is_some()),
+            export: !disabled && exporter.unwrap_or(endpoint_set),
         };
         // Parse now so a bad filter is reported before anything is installed.
         config.filters()?;
@@ -273,6 +303,56 @@ impl Config {
         })?;
         Ok((log, trace))
     }
+}
+
+/// `OTEL_TRACES_EXPORTER` (a comma-separated list): `Some(true)` for `otlp`,
+/// `Some(false)` for `none`, `None` for anything this build cannot export to.
+fn parse_traces_exporter(value: &str) -> Option<bool> {
+    let mut otlp = false;
+    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match name.to_ascii_lowercase().as_str() {
+            "otlp" => otlp = true,
+            "none" => {}
+            _ => return None,
+        }
+    }
+    Some(otlp)
+}
+
+/// `service.name` from `OTEL_RESOURCE_ATTRIBUTES` (`key=value,key=value`,
+/// values percent-encoded), which the SDK's own detector reads too: without
+/// this, the service's default name would override it.
+fn service_name_attribute(attributes: &str) -> Option<String> {
+    attributes.split(',').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key.trim() == "service.name")
+            .then(|| percent_decode(value.trim()))
+            .filter(|name| !name.is_empty())
+    })
+}
+
+/// Decodes `%XX` escapes; anything malformed is kept as written.
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|pair| std::str::from_utf8(pair).ok())
+            .and_then(|pair| u8::from_str_radix(pair, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                decoded.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                decoded.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
 }
 
 /// Builds the subscriber and its tracer provider without installing either,
@@ -411,6 +491,41 @@ mod tests {
                 .unwrap()
                 .export
         );
+    }
+
+    #[test]
+    fn the_standard_variables_turn_export_on_and_off() {
+        let export = |vars: &[(&str, &str)]| config(vars).unwrap().export;
+        let endpoint = ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318");
+        assert!(
+            export(&[("OTEL_TRACES_EXPORTER", "otlp")]),
+            "default endpoint"
+        );
+        assert!(!export(&[endpoint, ("OTEL_TRACES_EXPORTER", "none")]));
+        assert!(!export(&[endpoint, ("OTEL_SDK_DISABLED", "TRUE")]));
+        assert!(export(&[endpoint, ("OTEL_SDK_DISABLED", "false")]));
+        assert!(export(&[endpoint, ("OTEL_TRACES_EXPORTER", " otlp ,none")]));
+        let error = config(&[("OTEL_TRACES_EXPORTER", "zipkin")]).unwrap_err();
+        assert!(
+            matches!(error, TelemetryError::UnsupportedTracesExporter { ref value } if value == "zipkin"),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn the_service_name_can_come_from_the_resource_attributes() {
+        let named = |vars: &[(&str, &str)]| config(vars).unwrap().service_name;
+        let attributes = (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "deployment.environment=prod, service.name=intake%2Deu ,x=y",
+        );
+        assert_eq!(named(&[attributes]), "intake-eu");
+        assert_eq!(
+            named(&[attributes, ("OTEL_SERVICE_NAME", "intake-asia")]),
+            "intake-asia"
+        );
+        assert_eq!(named(&[("OTEL_RESOURCE_ATTRIBUTES", "a=b")]), "intake");
+        assert_eq!(percent_decode("50%25%zz%4"), "50%%zz%4");
     }
 
     #[test]

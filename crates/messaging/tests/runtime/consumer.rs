@@ -8,6 +8,7 @@ use contract::event_types::ENQUIRY_SUBMIT;
 use contract::{Service, subjects};
 use messaging::HandlerError;
 use messaging::dlq;
+use sqlx::Connection as _;
 use test_support::{StreamReader, city_headers, eventually};
 
 const LYON: &str = "ileaps.inbound.lyon.enquiry";
@@ -559,4 +560,65 @@ async fn a_batch_that_fails_as_a_whole_is_handled_message_by_message() {
     let letter = dead.next(DEADLINE).await;
     assert_eq!(crate::support::header(&letter, ID), ids[BAD]);
     assert!(crate::support::header(&letter, dlq::REASON).contains("23502"));
+}
+
+/// A database outage is not the messages' fault: the loop waits for the
+/// database instead of spending their delivery budget, so nothing is
+/// dead-lettered for it, however long it lasts.
+#[tokio::test]
+async fn a_database_outage_dead_letters_nothing() {
+    let h = Harness::start().await;
+    let mut spec = inbound_consumer();
+    spec.max_deliver = 2;
+    let name = spec.name.clone();
+    // The consumer's own pool, whose connections the outage cuts.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(std::time::Duration::from_secs(1))
+        .connect(&h.db.url)
+        .await
+        .expect("the consumer's pool");
+    let handler = Recorder::succeeding();
+    h.spawn_consumer_on(spec, handler.clone(), pool, h.shutdown.clone());
+    h.publish(
+        LYON,
+        city_headers("lyon", ENQUIRY_SUBMIT),
+        br#"{"reference":"L-0"}"#,
+    )
+    .await;
+    h.wait_consumed(&name, "ok", 1).await;
+
+    // The outage: no new connections to the test's database, and the
+    // existing ones ended (from another database, so as not to end itself).
+    let admin_url = h.db.url.replace(&format!("/{}", h.db.name), "/postgres");
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .expect("an admin connection");
+    let cut = |allow: bool| format!("ALTER DATABASE \"{}\" ALLOW_CONNECTIONS {allow}", h.db.name);
+    sqlx::query(&cut(false)).execute(&mut admin).await.unwrap();
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(&h.db.name)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    h.publish(
+        LYON,
+        city_headers("lyon", ENQUIRY_SUBMIT),
+        br#"{"reference":"L-1"}"#,
+    )
+    .await;
+    h.wait_consumed(&name, "retried", 1).await;
+    // Long enough for several more deliveries (the NAK delays start at a
+    // fraction of a second): with max_deliver 2, any of them would have
+    // dead-lettered the message.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(4);
+    eventually("the outage to last 4 s", DEADLINE, || async {
+        (std::time::Instant::now() >= until).then_some(())
+    })
+    .await;
+    sqlx::query(&cut(true)).execute(&mut admin).await.unwrap();
+
+    h.wait_consumed(&name, "ok", 2).await;
+    assert_eq!(h.consumed(&name, "dead_lettered"), 0);
+    assert_eq!(h.stream_messages(subjects::STREAM_DLQ).await, 0);
 }

@@ -16,6 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 /// The From of every notification unless configured otherwise.
@@ -161,7 +162,36 @@ impl EmailSender {
     /// One attempt to deliver `email`, bounded by the configured timeout.
     /// A message that cannot be built (an address lettre cannot parse) is a
     /// permanent failure; see `classify_smtp` for the rest.
+    ///
+    /// Runs under a span of its own: `smtp.send`, kind client, for an SMTP
+    /// server (`mail_folder.write` for a folder), a child of the current
+    /// span; the message carries its `traceparent` as `X-Trace-Parent`.
     pub async fn send(&self, email: &OutgoingEmail) -> Result<(), SendError> {
+        let span = match &self.delivery {
+            Delivery::Smtp(_) => tracing::info_span!(
+                "smtp.send",
+                otel.kind = "client",
+                network.protocol.name = "smtp",
+                notification_id = %email.notification_id,
+                error.type = tracing::field::Empty,
+                otel.status_code = tracing::field::Empty,
+            ),
+            Delivery::MailFolder(_) => tracing::info_span!(
+                "mail_folder.write",
+                notification_id = %email.notification_id,
+                error.type = tracing::field::Empty,
+                otel.status_code = tracing::field::Empty,
+            ),
+        };
+        let result = self.send_in(email).instrument(span.clone()).await;
+        if let Err(error) = &result {
+            span.record("error.type", error.class().as_str());
+            span.record("otel.status_code", "ERROR");
+        }
+        result
+    }
+
+    async fn send_in(&self, email: &OutgoingEmail) -> Result<(), SendError> {
         let message = build_message(&self.from, email)?;
         let attempt = async {
             match &self.delivery {
@@ -212,7 +242,8 @@ fn smtp_builder(
 
 /// The message as sent: multipart/alternative text and HTML, the
 /// notification's Message-ID, Content-Language, and `Auto-Submitted` so
-/// that out-of-office robots do not answer it (RFC 3834).
+/// that out-of-office robots do not answer it (RFC 3834); `X-Trace-Parent`
+/// when a traced span is current (the W3C `traceparent` of the send).
 fn build_message(from: &Mailbox, email: &OutgoingEmail) -> Result<Message, SendError> {
     let to_address = email.to_address.parse::<Address>().map_err(|error| {
         invalid_message(format!("the recipient address is not usable: {error}"))
@@ -224,7 +255,14 @@ fn build_message(from: &Mailbox, email: &OutgoingEmail) -> Result<Message, SendE
             email.language
         )));
     }
-    Message::builder()
+    let mut builder = Message::builder();
+    if let Some((traceparent, _)) = telemetry::current_traceparent() {
+        builder = builder.raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("X-Trace-Parent"),
+            traceparent,
+        ));
+    }
+    builder
         .from(from.clone())
         .to(Mailbox::new(to_name, to_address))
         .subject(email.subject.clone())

@@ -17,6 +17,7 @@ use reqwest::StatusCode;
 use reqwest::header::CONTENT_TYPE;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
+use tracing::Instrument as _;
 use url::{Host, Url};
 
 /// How long one attempt may take, connection and all, unless configured.
@@ -68,12 +69,20 @@ impl WebhookSender {
         timestamp: DateTime<Utc>,
         body: &[u8],
     ) -> Result<(), SendError> {
-        let attempt = self.attempt(target, webhook_id, timestamp, body);
+        let span = request_span(&target.url);
+        let attempt = self
+            .attempt(target, webhook_id, timestamp, body)
+            .instrument(span.clone());
         // The client's own timeout covers the request; this one covers the
         // resolution before it as well.
-        tokio::time::timeout(self.timeout, attempt)
+        let result = tokio::time::timeout(self.timeout, attempt)
             .await
-            .unwrap_or_else(|_| Err(timed_out(self.timeout)))
+            .unwrap_or_else(|_| Err(timed_out(self.timeout)));
+        if let Err(error) = &result {
+            span.record("error.type", error.class().as_str());
+            span.record("otel.status_code", "ERROR");
+        }
+        result
     }
 
     async fn attempt(
@@ -90,8 +99,20 @@ impl WebhookSender {
         check_resolved(&ips, target.allow_private).map_err(not_allowed)?;
         let client = self.client_for(&url, &addresses)?;
         let timestamp = timestamp.timestamp();
-        let response = client
-            .post(url)
+        // W3C trace context of the request span, so the integrator's own
+        // tracing can continue the enquiry's trace.
+        let (traceparent, tracestate) = match telemetry::current_traceparent() {
+            Some((parent, state)) => (Some(parent), state),
+            None => (None, None),
+        };
+        let mut request = client.post(url);
+        if let Some(traceparent) = traceparent {
+            request = request.header("traceparent", traceparent);
+        }
+        if let Some(tracestate) = tracestate {
+            request = request.header("tracestate", tracestate);
+        }
+        let response = request
             .header(CONTENT_TYPE, "application/json")
             .header(ID_HEADER, webhook_id)
             .header(TIMESTAMP_HEADER, timestamp.to_string())
@@ -103,6 +124,7 @@ impl WebhookSender {
             .send()
             .await
             .map_err(|error| self.classify_request_error(error))?;
+        tracing::Span::current().record("http.response.status_code", response.status().as_u16());
         classify_status(response.status())
     }
 
@@ -147,6 +169,23 @@ impl WebhookSender {
             message: error_chain(&error),
         }
     }
+}
+
+/// The client span of one webhook request, per OpenTelemetry's HTTP
+/// conventions: `POST`, kind client. Only the scheme, host and port of the
+/// endpoint are recorded: its path and query may hold a token.
+fn request_span(url: &Url) -> tracing::Span {
+    tracing::info_span!(
+        "POST",
+        otel.kind = "client",
+        http.request.method = "POST",
+        url.scheme = url.scheme(),
+        server.address = url.host_str().unwrap_or_default(),
+        server.port = url.port_or_known_default().unwrap_or_default(),
+        http.response.status_code = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    )
 }
 
 /// Resolves `url`'s host to the socket addresses to connect to. An IP
