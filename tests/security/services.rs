@@ -14,10 +14,15 @@ use std::time::Duration;
 use test_support::{StreamReader, city_headers};
 use tokio_util::sync::CancellationToken;
 
-/// Planning chains several hops (intake, scheduling, assignment).
+/// Planning chains several hops (intake, scheduling, assignment, notifications).
 const PLANNING: Duration = Duration::from_secs(60);
 
-fn defs() -> [ServiceDef; 3] {
+fn defs(smtp_url: String) -> [ServiceDef; 4] {
+    let mut mail = notifications::settings::NotificationSettings::with_mail_folder("unused".into());
+    mail.email = notifications::channels::email::EmailTransport::Smtp {
+        url: smtp_url.into(),
+    };
+    mail.poll_interval = Duration::from_millis(100);
     [
         ServiceDef {
             service: Service::Intake,
@@ -33,6 +38,13 @@ fn defs() -> [ServiceDef; 3] {
             service: Service::Assignment,
             migrations: &assignment::MIGRATIONS,
             start: std::sync::Arc::new(assignment::start),
+        },
+        ServiceDef {
+            service: Service::Notifications,
+            migrations: &notifications::MIGRATIONS,
+            start: std::sync::Arc::new(move |runtime, tasks| {
+                notifications::start_with(runtime, tasks, mail.clone())
+            }),
         },
     ]
 }
@@ -78,9 +90,10 @@ async fn the_services_do_their_work_as_their_own_nats_users_and_database_roles()
     let shutdown = CancellationToken::new();
     let _stop_on_failure = shutdown.clone().drop_guard();
     let http = reqwest::Client::new();
+    let smtp = test_support::SmtpServer::start().await;
 
     let mut running = Vec::new();
-    for def in defs() {
+    for def in defs(smtp.url()) {
         let name = def.service.name();
         let user = name.to_owned();
         let password = nats.password_of(name);
@@ -163,9 +176,46 @@ async fn the_services_do_their_work_as_their_own_nats_users_and_database_roles()
         );
     }
 
+    // Notifications, as its own user, writes on makassar's feed, which
+    // makassar reads with its own durable consumer (the only one it may use).
+    let feed: async_nats::jetstream::consumer::PullConsumer = makassar
+        .js
+        .create_consumer_on_stream(
+            async_nats::jetstream::consumer::pull::Config {
+                durable_name: Some("city-makassar".into()),
+                filter_subject: "ileaps.outbound.makassar.>".into(),
+                ack_policy: async_nats::jetstream::consumer::AckPolicy::Explicit,
+                ..Default::default()
+            },
+            subjects::STREAM_OUTBOUND,
+        )
+        .await
+        .expect("makassar creates its own feed consumer");
+    let mut notices = feed.messages().await.expect("makassar reads its feed");
+    let mut seen = Vec::new();
+    while !seen
+        .iter()
+        .any(|t| t == "ileaps.city.workshop.confirmed.v1")
+    {
+        use futures::StreamExt;
+        let notice = tokio::time::timeout(PLANNING, notices.next())
+            .await
+            .expect("a notice on makassar's feed in time")
+            .expect("the feed is open")
+            .expect("a notice");
+        notice.ack().await.expect("makassar acks");
+        seen.push(ce_type(&notice).to_owned());
+    }
+    assert_eq!(seen[0], "ileaps.city.enquiry.received.v1", "{seen:?}");
+    smtp.wait_for_match("makassar's confirmation email", PLANNING, |m| {
+        m.rcpt_to == ["innovation.office@makassar.example"]
+            && m.subject().is_some_and(|s| s.contains("MKS-SEC-1"))
+    })
+    .await;
+
     // Makassar asks intake how its enquiry stands (request and reply through
     // its own inbox).
-    let status = test_support::eventually("MKS-SEC-1 staffed", PLANNING, || async {
+    let status = test_support::eventually("MKS-SEC-1 confirmed", PLANNING, || async {
         let reply = makassar
             .client
             .request(
@@ -175,7 +225,7 @@ async fn the_services_do_their_work_as_their_own_nats_users_and_database_roles()
             .await
             .ok()?;
         let body: Value = serde_json::from_slice(&reply.payload).ok()?;
-        (body["status"] == "STAFFED").then_some(body)
+        (body["status"] == "CONFIRMED").then_some(body)
     })
     .await;
     assert_eq!(status["reference"], "MKS-SEC-1");

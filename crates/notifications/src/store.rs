@@ -761,7 +761,8 @@ type ClaimedTuple = (
     Option<String>,
 );
 
-/// Claims up to `limit` due deliveries for one attempt each: counts the
+/// Claims up to `limit` due deliveries for one attempt each, oldest first:
+/// counts the
 /// attempt and leases the row for `lease`, so no other worker takes it
 /// meanwhile, and a worker that dies mid-send leaves it to be tried again
 /// once the lease is over (with the same id, hence the same Message-ID or
@@ -772,14 +773,18 @@ pub async fn claim_due(
     lease: std::time::Duration,
 ) -> Result<Vec<Claimed>, sqlx::Error> {
     let rows: Vec<ClaimedTuple> = sqlx::query_as(
-        "UPDATE notifications.deliveries d
-            SET attempts = d.attempts + 1, due_at = now() + make_interval(secs => $2)
-          WHERE d.id IN (SELECT id FROM notifications.deliveries
-                          WHERE status = 'PENDING' AND due_at <= now()
-                          ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-          RETURNING d.id, d.cause_event_id, d.recipient_kind, d.recipient_ref, d.channel,
-                    d.notice, d.enquiry_id, d.workshop_id, d.workshop_version, d.payload,
-                    d.attempts, d.traceparent, d.tracestate",
+        "WITH claimed AS (
+             UPDATE notifications.deliveries d
+                SET attempts = d.attempts + 1, due_at = now() + make_interval(secs => $2)
+              WHERE d.id IN (SELECT id FROM notifications.deliveries
+                              WHERE status = 'PENDING' AND due_at <= now()
+                              ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+              RETURNING d.id, d.cause_event_id, d.recipient_kind, d.recipient_ref, d.channel,
+                        d.notice, d.enquiry_id, d.workshop_id, d.workshop_version, d.payload,
+                        d.attempts, d.traceparent, d.tracestate, d.created_at)
+         SELECT id, cause_event_id, recipient_kind, recipient_ref, channel, notice, enquiry_id,
+                workshop_id, workshop_version, payload, attempts, traceparent, tracestate
+         FROM claimed ORDER BY created_at, id",
     )
     .bind(limit)
     .bind(lease.as_secs_f64())

@@ -122,9 +122,11 @@ impl Worker {
             store::claim_due(&mut conn, CLAIM_BATCH, self.settings.lease).await?
         };
         let count = claimed.len();
-        futures::stream::iter(claimed)
-            .for_each_concurrent(self.settings.concurrency, |row| async move {
-                self.attempt(row).await;
+        futures::stream::iter(lanes(claimed))
+            .for_each_concurrent(self.settings.concurrency, |lane| async move {
+                for row in lane {
+                    self.attempt(row).await;
+                }
             })
             .await;
         Ok(count)
@@ -473,6 +475,29 @@ impl Worker {
             Err(error) => warn!(error = &error as &dyn std::error::Error, "pruning failed"),
         }
     }
+}
+
+/// Splits claimed deliveries (oldest first) into lanes sent one after the
+/// other: a city's feed notices share a lane, so a city reads them in the
+/// order they were decided (received before confirmed); every other
+/// delivery has a lane of its own and goes out concurrently.
+fn lanes(claimed: Vec<Claimed>) -> Vec<Vec<Claimed>> {
+    let mut lanes: Vec<Vec<Claimed>> = Vec::new();
+    let mut feed_lane: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for row in claimed {
+        if row.channel == Channel::CityFeed.as_str_name() {
+            let lane = *feed_lane
+                .entry(row.recipient_ref.clone())
+                .or_insert_with(|| {
+                    lanes.push(Vec::new());
+                    lanes.len() - 1
+                });
+            lanes[lane].push(row);
+        } else {
+            lanes.push(vec![row]);
+        }
+    }
+    lanes
 }
 
 fn channel(claimed: &Claimed) -> Channel {
