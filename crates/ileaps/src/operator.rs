@@ -130,7 +130,7 @@ pub async fn connect() -> Result<(async_nats::Client, async_nats::jetstream::Con
     let settings = service_kit::Settings::from_env()?;
     let client = service_kit::connect_nats(&settings)
         .await
-        .with_context(|| format!("could not reach NATS at {}", settings.nats_url))?;
+        .with_context(|| format!("could not reach NATS at {}", settings.nats_url_redacted()))?;
     let js = async_nats::jetstream::new(client.clone());
     Ok((client, js))
 }
