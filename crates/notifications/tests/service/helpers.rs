@@ -19,12 +19,14 @@ use std::time::Duration as StdDuration;
 use test_support::{SmtpServer, StreamReader, TestDb, TestNats, test_db};
 use tokio_util::sync::CancellationToken;
 
-pub const DEADLINE: StdDuration = StdDuration::from_secs(30);
+/// Generous: CI runs every test of the workspace at once on two cores.
+pub const DEADLINE: StdDuration = StdDuration::from_secs(60);
 /// How long to watch for something that must not come.
 pub const QUIET: StdDuration = StdDuration::from_millis(1500);
 
-/// Settings for tests: the test's SMTP server, quick retries, a short
-/// lease so a "crashed" attempt is retried within the test.
+/// Settings for tests: the test's SMTP server and quick retries, with an
+/// attempt timeout and a lease generous enough for a loaded CI machine
+/// (where the Python SMTP server can take seconds to answer).
 pub fn test_settings(smtp: &SmtpServer) -> NotificationSettings {
     let mut settings = NotificationSettings::with_mail_folder("unused".into());
     settings.email = EmailTransport::Smtp {
@@ -32,9 +34,9 @@ pub fn test_settings(smtp: &SmtpServer) -> NotificationSettings {
     };
     settings.retry.base = StdDuration::from_millis(200);
     settings.retry.max_delay = StdDuration::from_secs(1);
-    settings.retry.max_attempts = 3;
-    settings.send_timeout = StdDuration::from_secs(2);
-    settings.lease = StdDuration::from_secs(3);
+    settings.retry.max_attempts = 4;
+    settings.send_timeout = StdDuration::from_secs(15);
+    settings.lease = StdDuration::from_secs(60);
     settings.poll_interval = StdDuration::from_millis(100);
     settings
 }
