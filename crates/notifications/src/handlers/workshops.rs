@@ -358,12 +358,23 @@ struct CityTarget {
 
 impl CityTarget {
     /// `None` for an enquiry notifications never saw accepted (nothing can
-    /// name it to the city).
-    async fn load(tx: &mut PgConnection, part: &CityPart) -> Result<Option<Self>, sqlx::Error> {
+    /// name it to the city). Its contact travels on another stream: if it
+    /// has not arrived yet, the event is retried rather than the email lost
+    /// (intake sends a contact with every accepted enquiry).
+    async fn load(tx: &mut PgConnection, part: &CityPart) -> Result<Option<Self>, HandlerError> {
         let Some(enquiry) = store::enquiry(tx, &part.enquiry_id).await? else {
             return Ok(None);
         };
         let contact = store::contact(tx, &ContactKey::Enquiry(part.enquiry_id.clone())).await?;
+        if contact.is_none() {
+            return Err(HandlerError::Retryable(
+                format!(
+                    "the contact of enquiry {} has not arrived yet",
+                    part.enquiry_id
+                )
+                .into(),
+            ));
+        }
         Ok(Some(Self {
             city: part.city.clone(),
             enquiry_id: part.enquiry_id.clone(),
@@ -411,7 +422,9 @@ impl CityTarget {
     }
 }
 
-/// An email to each expert, in their own language and zone.
+/// An email to each expert, in their own language and zone. An expert whose
+/// address has not arrived yet (assignment sends it with the roster, on
+/// another stream) makes the event wait and be retried.
 async fn expert_emails(
     tx: &mut PgConnection,
     cause: &Cause,
@@ -419,9 +432,18 @@ async fn expert_emails(
     notice: impl Fn(&ExpertPart) -> Notice,
     about: &About,
     out: &mut Vec<NewDelivery>,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), HandlerError> {
     for part in experts {
         let contact = store::expert(tx, &part.expert_id).await?;
+        if contact.is_none() {
+            return Err(HandlerError::Retryable(
+                format!(
+                    "the address of expert {} has not arrived yet",
+                    part.expert_id
+                )
+                .into(),
+            ));
+        }
         out.push(outgoing::expert_email(
             cause,
             &part.expert_id,

@@ -209,3 +209,42 @@ async fn new_dates_and_cancellation_reach_everyone_who_was_told() {
             > 0
     );
 }
+
+/// An expert's address travels on another stream than the staffing: when it
+/// is late, the confirmation waits for it instead of failing.
+#[tokio::test]
+async fn a_confirmation_waits_for_an_address_that_arrives_late() {
+    let service = TestService::spawn().await;
+    let city = enquiry("makassar", "MKS-L", "Asia/Makassar");
+    service.accept(&city, "mks@makassar.example", "en").await;
+    service.smtp.wait_for(1, DEADLINE).await;
+    let workshop = workshop(&[&city], Utc::now() + Duration::days(30));
+    service.scheduled(&workshop).await;
+    service.made(&workshop, &[("late", ExpertRole::Lead)]).await;
+    // The staffing was tried, and is offered again while the address is missing.
+    let consumer = service
+        .js
+        .get_consumer_from_stream::<async_nats::jetstream::consumer::pull::Config, _, _>(
+            notifications::handlers::EVENTS_CONSUMER,
+            subjects::STREAM_EVENTS,
+        )
+        .await
+        .expect("notifications' consumer");
+    test_support::eventually("the staffing retried", DEADLINE, || {
+        let mut consumer = consumer.clone();
+        async move {
+            let info = consumer.info().await.ok()?;
+            (info.num_redelivered > 0 || info.num_ack_pending > 0).then_some(())
+        }
+    })
+    .await;
+    assert_eq!(service.smtp.messages().len(), 1, "nothing confirmed yet");
+
+    service
+        .expert("late", "late@seoul.example", "en", "Asia/Seoul")
+        .await;
+    let mail = service.smtp.wait_for(3, DEADLINE).await;
+    let mut to: Vec<_> = mail[1..].iter().map(|m| m.rcpt_to[0].clone()).collect();
+    to.sort();
+    assert_eq!(to, ["late@seoul.example", "mks@makassar.example"]);
+}
