@@ -183,6 +183,26 @@ impl TestApp {
             .await
     }
 
+    /// A city's own durable pull consumer on its feed (`ILEAPS_OUTBOUND`,
+    /// `ileaps.outbound.<city>.>`), as the city would create it.
+    pub async fn city_feed(&self, city: &str) -> jetstream::consumer::pull::Stream {
+        self.js
+            .get_stream(subjects::STREAM_OUTBOUND)
+            .await
+            .expect("ILEAPS_OUTBOUND exists")
+            .create_consumer(jetstream::consumer::pull::Config {
+                durable_name: Some(format!("{city}-feed")),
+                filter_subject: format!("ileaps.outbound.{city}.>"),
+                ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                ..Default::default()
+            })
+            .await
+            .expect("the city's feed consumer")
+            .messages()
+            .await
+            .expect("the city's feed")
+    }
+
     /// A reader of the programme's public events from the start.
     pub async fn events(&self) -> StreamReader {
         StreamReader::new(&self.js, subjects::STREAM_EVENTS, subjects::EVENTS_ALL).await

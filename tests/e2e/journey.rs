@@ -3,7 +3,6 @@
 //! each assigned expert; its status query says CONFIRMED.
 
 use crate::helpers::{TestApp, body, ce_type, submission};
-use async_nats::jetstream::{self, consumer::pull};
 use futures::StreamExt;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -36,20 +35,7 @@ async fn an_enquiry_ends_confirmed_on_the_feed_by_email_and_in_the_status_query(
     let smtp = SmtpServer::start().await;
     let app = TestApp::spawn_all(&smtp).await;
     // The city reads its own feed with its own durable consumer.
-    let feed_consumer = app
-        .js
-        .get_stream("ILEAPS_OUTBOUND")
-        .await
-        .unwrap()
-        .create_consumer(pull::Config {
-            durable_name: Some("hulhumale-feed".into()),
-            filter_subject: "ileaps.outbound.hulhumale.>".into(),
-            ack_policy: jetstream::consumer::AckPolicy::Explicit,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let mut feed = feed_consumer.messages().await.unwrap();
+    let mut feed = app.city_feed("hulhumale").await;
 
     let mut pilot = submission("hulhumale", "HUL-J-1");
     pilot["kind"] = json!("PILOT_PROJECT");

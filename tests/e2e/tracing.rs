@@ -12,7 +12,6 @@
 //! trace.
 
 use crate::helpers::{DEADLINE, TestApp, body, ce_type, submission};
-use async_nats::jetstream::{self, consumer::pull};
 use contract::Service;
 use contract::event_types::ENQUIRY_SUBMIT;
 use futures::StreamExt;
@@ -304,22 +303,7 @@ async fn one_enquiry_is_one_trace_across_every_hop() {
     .expect("webhook endpoint added");
 
     // The city reads its own feed.
-    let mut feed = app
-        .js
-        .get_stream("ILEAPS_OUTBOUND")
-        .await
-        .unwrap()
-        .create_consumer(pull::Config {
-            durable_name: Some("hulhumale-feed".into()),
-            filter_subject: "ileaps.outbound.hulhumale.>".into(),
-            ack_policy: jetstream::consumer::AckPolicy::Explicit,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .messages()
-        .await
-        .unwrap();
+    let mut feed = app.city_feed("hulhumale").await;
 
     // The city's enquiry, in a trace of the city's own.
     let trace_hex = uuid::Uuid::new_v4().simple().to_string();
@@ -411,22 +395,7 @@ async fn a_message_without_traceparent_starts_its_trace_at_intake() {
     let (provider, collector) = collector();
     let smtp = SmtpServer::start().await;
     let app = TestApp::spawn_all(&smtp).await;
-    let mut feed = app
-        .js
-        .get_stream("ILEAPS_OUTBOUND")
-        .await
-        .unwrap()
-        .create_consumer(pull::Config {
-            durable_name: Some("makassar-feed".into()),
-            filter_subject: "ileaps.outbound.makassar.>".into(),
-            ack_policy: jetstream::consumer::AckPolicy::Explicit,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .messages()
-        .await
-        .unwrap();
+    let mut feed = app.city_feed("makassar").await;
     let city_message_id = app
         .submit("makassar", &submission("makassar", "MKS-T-2"))
         .await;
