@@ -94,12 +94,12 @@ fn delivery(
     }
 }
 
-/// An email to a city's contact; without a contact, a row the worker
-/// records as failed (NO_ADDRESS), so the gap is visible.
+/// An email to a city's contact. Handlers write one only once the contact
+/// is known (it travels on another stream; see `handlers`).
 pub fn city_email(
     cause: &Cause,
     city: &str,
-    contact: Option<&Contact>,
+    contact: &Contact,
     time_zone: Tz,
     notice: &Notice,
     about: &About,
@@ -108,11 +108,11 @@ pub fn city_email(
         role: RecipientRole::City {
             city: city.to_owned(),
         },
-        name: contact.map(|c| c.name.clone()).unwrap_or_default(),
-        language: contact.map_or_else(|| "en".to_owned(), |c| c.language.clone()),
+        name: contact.name.clone(),
+        language: contact.language.clone(),
         time_zone,
     };
-    let payload = email_payload(contact.map(|c| c.email.clone()), notice, &recipient);
+    let payload = email_payload(&contact.email, notice, &recipient);
     delivery(
         cause,
         RecipientKind::City,
@@ -124,32 +124,28 @@ pub fn city_email(
     )
 }
 
-/// An email to an expert; without their address, a row recorded as failed.
+/// An email to an expert, in their language and time zone.
 pub fn expert_email(
     cause: &Cause,
-    expert_id: &str,
-    expert: Option<&ExpertContact>,
+    expert: &ExpertContact,
     role: Option<ExpertRole>,
     notice: &Notice,
     about: &About,
 ) -> NewDelivery {
-    let time_zone = expert
-        .and_then(|e| e.time_zone.parse::<Tz>().ok())
-        .unwrap_or(Tz::UTC);
     let recipient = Recipient {
         role: RecipientRole::Expert {
-            expert_id: expert_id.to_owned(),
+            expert_id: expert.expert_id.clone(),
             role,
         },
-        name: expert.map(|e| e.display_name.clone()).unwrap_or_default(),
-        language: expert.map_or_else(|| "en".to_owned(), |e| e.language.clone()),
-        time_zone,
+        name: expert.display_name.clone(),
+        language: expert.language.clone(),
+        time_zone: zone(&expert.time_zone),
     };
-    let payload = email_payload(expert.map(|e| e.email.clone()), notice, &recipient);
+    let payload = email_payload(&expert.email, notice, &recipient);
     delivery(
         cause,
         RecipientKind::Expert,
-        expert_id,
+        &expert.expert_id,
         Channel::Email,
         notice_kind(notice),
         about,
@@ -157,10 +153,10 @@ pub fn expert_email(
     )
 }
 
-fn email_payload(to_address: Option<String>, notice: &Notice, recipient: &Recipient) -> Payload {
+fn email_payload(to_address: &str, notice: &Notice, recipient: &Recipient) -> Payload {
     let email = render(notice, recipient);
     Payload::Email {
-        to_address,
+        to_address: to_address.to_owned(),
         to_name: recipient.name.clone(),
         language: email.language,
         subject: email.subject,

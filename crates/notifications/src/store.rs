@@ -638,7 +638,7 @@ pub enum Payload {
     /// An email, rendered when the delivery was scheduled. `to_address` is
     /// `None` when nobody's address was known: the worker records it failed.
     Email {
-        to_address: Option<String>,
+        to_address: String,
         to_name: String,
         language: String,
         subject: String,

@@ -183,12 +183,6 @@ impl Worker {
                 text,
                 html,
             } => {
-                let Some(to_address) = to_address else {
-                    return Attempt::Failed(SendError::Permanent {
-                        class: crate::channels::ErrorClass::NoAddress,
-                        message: "no address is known for this recipient".into(),
-                    });
-                };
                 let email = OutgoingEmail {
                     notification_id: claimed.id,
                     to_address: to_address.clone(),

@@ -46,12 +46,8 @@ pub enum ErrorClass {
     Tls,
     /// A webhook target in a private or loopback range, not allowed for it.
     TargetNotAllowed,
-    /// Nobody to write to: no address is known for the recipient.
-    NoAddress,
     /// The message could not be built (a bad address).
     InvalidMessage,
-    /// Every attempt failed transiently.
-    RetriesExhausted,
 }
 
 impl ErrorClass {
@@ -63,9 +59,7 @@ impl ErrorClass {
             ErrorClass::Connection => "CONNECTION",
             ErrorClass::Tls => "TLS",
             ErrorClass::TargetNotAllowed => "TARGET_NOT_ALLOWED",
-            ErrorClass::NoAddress => "NO_ADDRESS",
             ErrorClass::InvalidMessage => "INVALID_MESSAGE",
-            ErrorClass::RetriesExhausted => "RETRIES_EXHAUSTED",
         }
     }
 }

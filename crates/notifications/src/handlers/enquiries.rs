@@ -259,14 +259,7 @@ pub(super) async fn email_for_cause(
             )));
         }
     };
-    let email = outgoing::city_email(
-        cause,
-        &contact.city,
-        Some(contact),
-        time_zone,
-        &notice,
-        &about,
-    );
+    let email = outgoing::city_email(cause, &contact.city, contact, time_zone, &notice, &about);
     schedule(tx, &[email]).await
 }
 

@@ -353,7 +353,7 @@ struct CityTarget {
     enquiry_id: String,
     reference: String,
     time_zone: String,
-    contact: Option<store::Contact>,
+    contact: store::Contact,
 }
 
 impl CityTarget {
@@ -365,8 +365,8 @@ impl CityTarget {
         let Some(enquiry) = store::enquiry(tx, &part.enquiry_id).await? else {
             return Ok(None);
         };
-        let contact = store::contact(tx, &ContactKey::Enquiry(part.enquiry_id.clone())).await?;
-        if contact.is_none() {
+        let key = ContactKey::Enquiry(part.enquiry_id.clone());
+        let Some(contact) = store::contact(tx, &key).await? else {
             return Err(HandlerError::Retryable(
                 format!(
                     "the contact of enquiry {} has not arrived yet",
@@ -374,7 +374,7 @@ impl CityTarget {
                 )
                 .into(),
             ));
-        }
+        };
         Ok(Some(Self {
             city: part.city.clone(),
             enquiry_id: part.enquiry_id.clone(),
@@ -405,7 +405,7 @@ impl CityTarget {
         out.push(outgoing::city_email(
             cause,
             &self.city,
-            self.contact.as_ref(),
+            &self.contact,
             self.zone(),
             notice,
             &about,
@@ -434,8 +434,7 @@ async fn expert_emails(
     out: &mut Vec<NewDelivery>,
 ) -> Result<(), HandlerError> {
     for part in experts {
-        let contact = store::expert(tx, &part.expert_id).await?;
-        if contact.is_none() {
+        let Some(contact) = store::expert(tx, &part.expert_id).await? else {
             return Err(HandlerError::Retryable(
                 format!(
                     "the address of expert {} has not arrived yet",
@@ -443,11 +442,10 @@ async fn expert_emails(
                 )
                 .into(),
             ));
-        }
+        };
         out.push(outgoing::expert_email(
             cause,
-            &part.expert_id,
-            contact.as_ref(),
+            &contact,
             ExpertRole::from_str_name(&part.role),
             &notice(part),
             about,
