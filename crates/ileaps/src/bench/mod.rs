@@ -28,9 +28,12 @@
 //!   on the same server, so `pg_commit_tps` and the hop see the same disk.
 //!
 //! The ceilings are measured before the services start, so nothing else
-//! competes with them; the hop then runs with the services in this process,
-//! exactly as `ileaps run` starts them, and the load generator sharing the
-//! machine (as QUALITY.md prescribes).
+//! competes with them; the hop then runs with intake in this process,
+//! exactly as `ileaps run` starts it, and the load generator sharing the
+//! machine (as QUALITY.md prescribes). Only intake runs: the hop times
+//! intake alone, and scheduling, assignment and notifications would spend
+//! the same two cores on the accepted enquiries' next steps, which this hop
+//! does not wait for (the whole-pipeline benchmark will).
 //!
 //! # Layout
 //!
@@ -278,7 +281,13 @@ async fn measure(
     let ceilings = ceilings::measure(&progress, infra.database_url(), &js, duration).await?;
 
     let shutdown = CancellationToken::new();
-    let app = App::start(settings, crate::services::all(), shutdown.clone())
+    // The intake hop alone: the other services would compete for the same two
+    // cores with work (scheduling, acknowledgements) this hop does not time.
+    let intake_only: Vec<_> = crate::services::all()
+        .into_iter()
+        .filter(|def| def.service == contract::Service::Intake)
+        .collect();
+    let app = App::start(settings, intake_only, shutdown.clone())
         .await
         .context("starting the services")?;
     let db_before = report::DbActivity::read(infra.database_url()).await?;
