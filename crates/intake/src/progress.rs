@@ -47,6 +47,20 @@ pub const CONSUMER: &str = "intake-progress";
 pub struct ProgressHandler;
 
 impl Handler for ProgressHandler {
+    /// Only the subjects matched below; intake's own `enquiry.*` events
+    /// (most of the stream) and the rest cost no transaction.
+    fn concerns(&self, subject: &str) -> bool {
+        matches!(
+            subject,
+            subjects::WORKSHOP_SCHEDULED
+                | subjects::WORKSHOP_RESCHEDULED
+                | subjects::ASSIGNMENT_MADE
+                | subjects::WORKSHOP_UNSCHEDULABLE
+                | subjects::WORKSHOP_CANCELLED
+                | subjects::NOTIFICATION_DELIVERED
+        )
+    }
+
     async fn handle(&self, tx: &mut PgConnection, delivery: &Delivery) -> Result<(), HandlerError> {
         match delivery.subject.as_str() {
             subjects::WORKSHOP_SCHEDULED => {

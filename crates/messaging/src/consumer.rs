@@ -223,6 +223,15 @@ pub trait Handler: Send + Sync + 'static {
         }
     }
 
+    /// Whether this handler acts on messages of `subject`. Those it does not
+    /// are acknowledged at once, without a transaction or an inbox row: a
+    /// consumer that must read a whole stream in order (nats-server 2.9 allows
+    /// one filter subject) pays almost nothing for the subjects it ignores.
+    /// Say no only for messages whose handling would write nothing.
+    fn concerns(&self, _subject: &str) -> bool {
+        true
+    }
+
     /// Called after a batch commits: the place to wake the outbox relay.
     fn committed(&self) {}
 
@@ -475,6 +484,10 @@ impl<H: Handler> Loop<H> {
             self.settle(message, &delivery, Outcome::DeadLetter(reason))
                 .await;
         }
+        let (batch, ignored): (Vec<Message>, Vec<Message>) = batch
+            .into_iter()
+            .partition(|m| self.handler.concerns(&m.subject));
+        self.skip(&ignored).await;
         if batch.is_empty() {
             return true;
         }
@@ -516,6 +529,25 @@ impl<H: Handler> Loop<H> {
             self.settle(message, delivery, outcome).await;
         }
         database_available
+    }
+
+    /// Acknowledges messages the handler does not act on.
+    async fn skip(&self, messages: &[Message]) {
+        if messages.is_empty() {
+            return;
+        }
+        self.metrics.record_consumed(
+            self.spec.service.name(),
+            &self.spec.name,
+            ConsumeOutcome::Skipped,
+            messages.len() as u64,
+        );
+        for message in messages {
+            if let Err(error) = message.ack().await {
+                // Redelivered after ack_wait and skipped again: harmless.
+                warn!(consumer = %self.spec.name, %error, "could not acknowledge a skipped message");
+            }
+        }
     }
 
     fn delivery(&self, message: &Message) -> Delivery {

@@ -309,6 +309,18 @@ impl SchedulingHandler {
 }
 
 impl Handler for SchedulingHandler {
+    /// The subjects matched in `handle`; the rest of the stream (our own
+    /// events and notifications' included) costs no transaction.
+    fn concerns(&self, subject: &str) -> bool {
+        matches!(
+            subject,
+            subjects::ENQUIRY_RECEIVED
+                | subjects::ENQUIRY_WITHDRAWN
+                | subjects::ASSIGNMENT_MADE
+                | subjects::ASSIGNMENT_UNFILLED
+        )
+    }
+
     async fn handle(&self, tx: &mut PgConnection, delivery: &Delivery) -> Result<(), HandlerError> {
         match delivery.subject.as_str() {
             subjects::ENQUIRY_RECEIVED => {

@@ -43,16 +43,21 @@ pub enum ConsumeOutcome {
     DeadLettered,
     /// Already in the inbox: acknowledged without effect.
     Duplicate,
+    /// Of a subject the handler does not act on: acknowledged without
+    /// touching the database.
+    Skipped,
 }
 
 impl ConsumeOutcome {
-    /// The label value: `ok`, `retried`, `dead_lettered` or `duplicate`.
+    /// The label value: `ok`, `retried`, `dead_lettered`, `duplicate` or
+    /// `skipped`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Ok => "ok",
             Self::Retried => "retried",
             Self::DeadLettered => "dead_lettered",
             Self::Duplicate => "duplicate",
+            Self::Skipped => "skipped",
         }
     }
 }

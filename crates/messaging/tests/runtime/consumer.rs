@@ -622,3 +622,75 @@ async fn a_database_outage_dead_letters_nothing() {
     assert_eq!(h.consumed(&name, "dead_lettered"), 0);
     assert_eq!(h.stream_messages(subjects::STREAM_DLQ).await, 0);
 }
+
+/// A handler that acts only on `ileaps.inbound.lyon.enquiry`.
+struct LyonOnly(std::sync::Arc<Recorder>);
+
+impl messaging::Handler for LyonOnly {
+    async fn handle(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        delivery: &messaging::Delivery,
+    ) -> Result<(), HandlerError> {
+        self.0.handle(tx, delivery).await
+    }
+
+    fn concerns(&self, subject: &str) -> bool {
+        subject == LYON
+    }
+}
+
+/// Messages of subjects the handler does not act on are acknowledged without
+/// a transaction or an inbox row, and never handed to it.
+#[tokio::test]
+async fn messages_a_handler_does_not_concern_itself_with_are_acknowledged_untouched() {
+    let h = Harness::start().await;
+    const OTHER: &str = "ileaps.inbound.oslo.enquiry";
+    let mut lyon = Vec::new();
+    for n in 0..6 {
+        let (subject, city) = if n % 2 == 0 {
+            (LYON, "lyon")
+        } else {
+            (OTHER, "oslo")
+        };
+        let headers = city_headers(city, ENQUIRY_SUBMIT);
+        if subject == LYON {
+            lyon.push(headers.get(ID).expect("a ce-id").as_str().to_owned());
+        }
+        h.publish(subject, headers, format!(r#"{{"n":{n}}}"#).as_bytes())
+            .await;
+    }
+    let recorder = Recorder::succeeding();
+    let spec = inbound_consumer();
+    let name = spec.name.clone();
+    h.spawn_consumer(spec, std::sync::Arc::new(LyonOnly(recorder.clone())));
+    h.wait_consumed(&name, "ok", 3).await;
+    h.wait_consumed(&name, "skipped", 3).await;
+
+    let handled: Vec<String> = recorder.attempts().into_iter().map(|a| a.ce_id).collect();
+    assert_eq!(handled, lyon, "only Lyon's messages reached the handler");
+    let inbox: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM {}.inbox",
+        crate::support::SCHEMA
+    ))
+    .fetch_one(&h.db.pool)
+    .await
+    .expect("the inbox is readable");
+    assert_eq!(inbox, 3, "skipped messages leave no inbox row");
+    // Acknowledged: nothing is waiting for redelivery.
+    eventually("every message acknowledged", DEADLINE, || async {
+        let info =
+            h.js.get_consumer_from_stream::<async_nats::jetstream::consumer::pull::Config, _, _>(
+                &name,
+                subjects::STREAM_INBOUND,
+            )
+            .await
+            .ok()?
+            .info()
+            .await
+            .ok()?
+            .clone();
+        (info.num_ack_pending == 0 && info.num_pending == 0).then_some(())
+    })
+    .await;
+}
