@@ -49,6 +49,8 @@ pub struct ProgressHandler;
 impl Handler for ProgressHandler {
     /// Only the subjects matched below; intake's own `enquiry.*` events
     /// (most of the stream) and the rest cost no transaction.
+    /// Keep in step with `handle`'s match: a subject missing here is
+    /// acknowledged without being handled.
     fn concerns(&self, subject: &str) -> bool {
         matches!(
             subject,

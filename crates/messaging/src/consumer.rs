@@ -473,6 +473,12 @@ impl<H: Handler> Loop<H> {
     /// it before pulling more.
     async fn process(&self, batch: Vec<Message>) -> bool {
         let started = Instant::now();
+        // Ignored subjects first: they are never handled, so however often
+        // they were delivered they cannot be what crashed the service.
+        let (batch, ignored): (Vec<Message>, Vec<Message>) = batch
+            .into_iter()
+            .partition(|m| self.handler.concerns(&m.subject));
+        self.skip(&ignored).await;
         let (overdue, batch): (Vec<Message>, Vec<Message>) =
             batch.into_iter().partition(|m| self.is_overdue(m));
         for message in &overdue {
@@ -484,10 +490,6 @@ impl<H: Handler> Loop<H> {
             self.settle(message, &delivery, Outcome::DeadLetter(reason))
                 .await;
         }
-        let (batch, ignored): (Vec<Message>, Vec<Message>) = batch
-            .into_iter()
-            .partition(|m| self.handler.concerns(&m.subject));
-        self.skip(&ignored).await;
         if batch.is_empty() {
             return true;
         }

@@ -311,6 +311,8 @@ impl SchedulingHandler {
 impl Handler for SchedulingHandler {
     /// The subjects matched in `handle`; the rest of the stream (our own
     /// events and notifications' included) costs no transaction.
+    /// Keep in step with `handle`'s match: a subject missing here is
+    /// acknowledged without being handled.
     fn concerns(&self, subject: &str) -> bool {
         matches!(
             subject,
