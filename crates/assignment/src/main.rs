@@ -1,9 +1,5 @@
 //! `ileaps-assignment`: the assignment service on its own, as deployed.
 
-/// See the workspace manifest: glibc's allocator was a third of the CPU.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use contract::Service;
 use service_kit::app::{ServiceDef, main_for};
 

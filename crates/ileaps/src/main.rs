@@ -4,10 +4,6 @@
 //! feed of the seed cities' enquiries; the rest are tools for operators
 //! (`admin`, `dlq`, `outbox`), cities (`submit`) and integrators (`tail`).
 
-/// See the workspace manifest: glibc's allocator was a third of the CPU.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod bench;
 mod demo;
 mod dev;

@@ -21,6 +21,9 @@
 //!   start, drain) shared by `ileaps run` and each service's binary.
 //! - `shutdown`: [`shutdown_on_signals`] turns the first SIGTERM/SIGINT into a
 //!   cancelled [`CancellationToken`] and the second into an immediate exit.
+//! - The process's allocator, mimalloc, declared here once for every binary
+//!   (and test) built on this crate: under message churn glibc's malloc spent
+//!   about a third of intake's CPU consolidating chunks (docs/performance.md).
 //!
 //! A service's `main` then reads roughly:
 //!
@@ -57,4 +60,8 @@ pub use connect::{ConnectError, connect_nats, connect_postgres};
 pub use health::Readiness;
 pub use http::HttpServer;
 pub use settings::{InvalidSetting, Settings, SettingsError, ShownValue, StreamRetention};
+
+/// See the module docs: one allocator for every binary built on this crate.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub use shutdown::shutdown_on_signals;
