@@ -3,12 +3,13 @@
 //! A handler writes the events it emits into `<schema>.outbox` in the same
 //! transaction as its state change ([`Outbox::enqueue`]); nothing is published
 //! from inside a transaction. The [`Relay`] publishes pending rows to JetStream
-//! with `Nats-Msg-Id = ce-id`, in windows of outstanding acks, and marks them
-//! published. It is woken right after a commit ([`Outbox::wake_relay`]) and
+//! with `Nats-Msg-Id = ce-id`, in windows of outstanding acks, and moves them
+//! to `<schema>.outbox_published`, where they are kept for the retention
+//! period (for `ileaps outbox replay`). It is woken right after a commit ([`Outbox::wake_relay`]) and
 //! polls as a fallback; rows are claimed with `FOR UPDATE SKIP LOCKED` so
 //! several replicas can relay one schema.
 //!
-//! If a relay dies after publishing but before marking, the next relay
+//! If a relay dies after publishing but before moving, the next relay
 //! publishes the rows again with the same `Nats-Msg-Id`: JetStream drops them
 //! inside its duplicate window, and consumers' inboxes drop them after it.
 
@@ -81,7 +82,7 @@ pub struct Outbox {
 struct OutboxSql {
     insert: String,
     claim: String,
-    mark: String,
+    move_published: String,
     backlog: String,
     prune_outbox: String,
     prune_inbox: String,
@@ -91,26 +92,40 @@ struct OutboxSql {
 impl Outbox {
     pub fn new(schema: Schema) -> Self {
         let outbox = schema.table("outbox");
+        let published = schema.table("outbox_published");
         let inbox = schema.table("inbox");
         let sql = OutboxSql {
             insert: format!(
                 "INSERT INTO {outbox} (id, subject, headers, body) \
-                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::jsonb[], $4::bytea[])"
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::bytea[])"
             ),
             claim: format!(
                 "SELECT seq, id, subject, headers, body FROM {outbox} \
-                 WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED"
+                 ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED"
             ),
-            mark: format!("UPDATE {outbox} SET published_at = now() WHERE seq = ANY($1)"),
+            move_published: format!(
+                "WITH moved AS (DELETE FROM {outbox} WHERE seq = ANY($1) \
+                   RETURNING seq, id, subject, headers, body, created_at) \
+                 INSERT INTO {published} (seq, id, subject, headers, body, created_at, published_at) \
+                 SELECT *, now() FROM moved"
+            ),
             backlog: format!(
                 "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at))::float8, 0) \
-                 FROM {outbox} WHERE published_at IS NULL"
+                 FROM {outbox}"
             ),
-            prune_outbox: format!("DELETE FROM {outbox} WHERE published_at < now() - $1::interval"),
+            prune_outbox: format!(
+                "DELETE FROM {published} WHERE published_at < now() - $1::interval"
+            ),
             prune_inbox: format!("DELETE FROM {inbox} WHERE processed_at < now() - $1::interval"),
+            // One statement, so one snapshot: a row the relay moves meanwhile
+            // is seen in exactly one of the two tables.
             since: format!(
-                "SELECT seq, id, subject, headers, body FROM {outbox} \
-                 WHERE created_at >= $1 AND seq > $2 ORDER BY seq LIMIT $3"
+                "SELECT seq, id, subject, headers, body FROM {published} \
+                   WHERE created_at >= $1 AND seq > $2 \
+                 UNION ALL \
+                 SELECT seq, id, subject, headers, body FROM {outbox} \
+                   WHERE created_at >= $1 AND seq > $2 \
+                 ORDER BY seq LIMIT $3"
             ),
         };
         Self {
@@ -148,7 +163,7 @@ impl Outbox {
         let trace = telemetry::current_traceparent();
         let mut ids = Vec::with_capacity(messages.len());
         let mut subjects = Vec::with_capacity(messages.len());
-        let mut header_json = Vec::with_capacity(messages.len());
+        let mut header_lines = Vec::with_capacity(messages.len());
         let mut bodies = Vec::with_capacity(messages.len());
         for mut message in messages {
             if message.envelope.traceparent.is_none()
@@ -159,13 +174,13 @@ impl Outbox {
             }
             ids.push(message.envelope.id.clone());
             subjects.push(message.subject);
-            header_json.push(headers::to_json(&message.envelope.to_headers()));
+            header_lines.push(headers::to_lines(&message.envelope.to_headers()));
             bodies.push(message.body);
         }
         sqlx::query(&self.sql.insert)
             .bind(ids)
             .bind(subjects)
-            .bind(header_json)
+            .bind(header_lines)
             .bind(bodies)
             .execute(conn)
             .await?;
@@ -230,7 +245,7 @@ struct ClaimedRow {
     seq: i64,
     id: String,
     subject: String,
-    headers: serde_json::Value,
+    headers: Vec<u8>,
     body: Vec<u8>,
 }
 
@@ -345,7 +360,7 @@ impl Relay {
         );
         let (published, failures) = self.publish_rows(&rows, None).instrument(span).await;
         if !published.is_empty() {
-            sqlx::query(&self.outbox.sql.mark)
+            sqlx::query(&self.outbox.sql.move_published)
                 .bind(&published)
                 .execute(&mut *tx)
                 .await?;
@@ -382,7 +397,7 @@ impl Relay {
         let mut pending = Vec::with_capacity(rows.len());
         let mut failures = Vec::new();
         for row in rows {
-            let mut headers = headers::from_json(&row.headers);
+            let mut headers = headers::from_lines(&row.headers);
             if let Some(tag) = replay {
                 headers.insert(
                     contract::envelope::NATS_MSG_ID,

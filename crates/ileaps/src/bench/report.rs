@@ -148,25 +148,32 @@ pub struct DbActivity {
     pub rollbacks: i64,
     pub rows_inserted: i64,
     pub rows_updated: i64,
+    pub rows_deleted: i64,
 }
 
 impl DbActivity {
     pub async fn read(database_url: &str) -> Result<Self> {
         let mut conn = sqlx::PgConnection::connect(database_url).await?;
-        let (commits, rollbacks, rows_inserted, rows_updated): (i64, i64, i64, i64) =
-            sqlx::query_as(
-                "SELECT xact_commit, xact_rollback, tup_inserted, tup_updated \
+        let (commits, rollbacks, rows_inserted, rows_updated, rows_deleted): (
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+        ) = sqlx::query_as(
+            "SELECT xact_commit, xact_rollback, tup_inserted, tup_updated, tup_deleted \
                  FROM pg_stat_database WHERE datname = current_database()",
-            )
-            .fetch_one(&mut conn)
-            .await
-            .context("reading pg_stat_database")?;
+        )
+        .fetch_one(&mut conn)
+        .await
+        .context("reading pg_stat_database")?;
         conn.close().await.ok();
         Ok(Self {
             commits,
             rollbacks,
             rows_inserted,
             rows_updated,
+            rows_deleted,
         })
     }
 
@@ -176,6 +183,7 @@ impl DbActivity {
             rollbacks: self.rollbacks - before.rollbacks,
             rows_inserted: self.rows_inserted - before.rows_inserted,
             rows_updated: self.rows_updated - before.rows_updated,
+            rows_deleted: self.rows_deleted - before.rows_deleted,
         }
     }
 }
@@ -272,6 +280,7 @@ pub fn json_document(args: &BenchArgs, started_at: &DateTime<Utc>, results: &Res
             "rollbacks": results.db.rollbacks,
             "rows_inserted": results.db.rows_inserted,
             "rows_updated": results.db.rows_updated,
+            "rows_deleted": results.db.rows_deleted,
             "enquiries_per_commit": round3(per_commit(hop.enquiries, results.db.commits)),
         },
         "correct": hop.problems().is_empty(),
@@ -409,12 +418,13 @@ pub fn print_table(args: &BenchArgs, results: &Results) {
         hop.dead_letters
     );
     println!(
-        "  {:<26}{} commits ({:.1} enquiries per commit), {} rows inserted, {} updated",
+        "  {:<26}{} commits ({:.1} enquiries per commit), {} rows inserted, {} updated, {} deleted",
         "Postgres during the hop",
         thousands(results.db.commits as f64),
         per_commit(hop.enquiries, results.db.commits),
         thousands(results.db.rows_inserted as f64),
-        thousands(results.db.rows_updated as f64)
+        thousands(results.db.rows_updated as f64),
+        thousands(results.db.rows_deleted as f64)
     );
     if cfg!(debug_assertions) {
         println!("\n(debug build: these figures mean nothing; use --release)");

@@ -69,13 +69,13 @@ async fn a_relay_killed_after_publishing_but_before_marking_causes_no_second_del
     // A relay published the pending row exactly as stored, then died before
     // marking it.
     let row = sqlx::query(&format!(
-        "SELECT subject, headers, body FROM {SCHEMA}.outbox WHERE published_at IS NULL"
+        "SELECT subject, headers, body FROM {SCHEMA}.outbox"
     ))
     .fetch_one(&h.db.pool)
     .await
     .expect("one pending row");
     let subject: String = row.get(0);
-    let headers = messaging::headers::from_json(&row.get(1));
+    let headers = messaging::headers::from_lines(row.get(1));
     let body: Vec<u8> = row.get(2);
     assert_eq!(
         headers.get(NATS_MSG_ID).map(|v| v.as_str()),

@@ -175,7 +175,10 @@ impl Harness {
     /// `(ce-id, published)` of every outbox row, in the order written.
     pub async fn outbox_rows(&self) -> Vec<(String, bool)> {
         sqlx::query(&format!(
-            "SELECT id, published_at IS NOT NULL FROM {SCHEMA}.outbox ORDER BY seq"
+            "SELECT id, published FROM ( \
+               SELECT seq, id, false AS published FROM {SCHEMA}.outbox \
+               UNION ALL SELECT seq, id, true FROM {SCHEMA}.outbox_published \
+             ) AS rows ORDER BY seq"
         ))
         .fetch_all(&self.db.pool)
         .await
