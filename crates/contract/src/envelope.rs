@@ -6,7 +6,9 @@
 //! inbox key.
 
 use async_nats::HeaderMap;
+use async_nats::header::HeaderName;
 use chrono::{DateTime, SecondsFormat, Utc};
+use std::borrow::Cow;
 use std::fmt;
 
 pub const SPECVERSION: &str = "ce-specversion";
@@ -19,6 +21,20 @@ pub const CONTENT_TYPE: &str = "content-type";
 pub const NATS_MSG_ID: &str = "Nats-Msg-Id";
 pub const TRACEPARENT: &str = "traceparent";
 pub const TRACESTATE: &str = "tracestate";
+
+/// Every header an envelope writes ([`Envelope::header_pairs`]).
+pub const HEADER_NAMES: [&str; 10] = [
+    SPECVERSION,
+    ID,
+    SOURCE,
+    TYPE,
+    TIME,
+    SUBJECT,
+    CONTENT_TYPE,
+    NATS_MSG_ID,
+    TRACEPARENT,
+    TRACESTATE,
+];
 
 pub const SPECVERSION_1_0: &str = "1.0";
 pub const APPLICATION_JSON: &str = "application/json";
@@ -143,29 +159,40 @@ impl Envelope {
         }
     }
 
+    /// The headers of this envelope as `(name, value)` pairs, with
+    /// `Nats-Msg-Id = ce-id`: for writers that need no [`HeaderMap`], such as
+    /// the outbox, which stores them as lines.
+    pub fn header_pairs(&self) -> Vec<(&'static str, Cow<'_, str>)> {
+        let mut pairs = Vec::with_capacity(10);
+        pairs.push((SPECVERSION, Cow::Borrowed(SPECVERSION_1_0)));
+        pairs.push((ID, Cow::Borrowed(self.id.as_str())));
+        pairs.push((SOURCE, Cow::Borrowed(self.source.as_str())));
+        pairs.push((TYPE, Cow::Borrowed(self.event_type.as_str())));
+        pairs.push((
+            TIME,
+            Cow::Owned(self.time.to_rfc3339_opts(SecondsFormat::Millis, true)),
+        ));
+        if let Some(subject) = &self.subject {
+            pairs.push((SUBJECT, Cow::Borrowed(subject.as_str())));
+        }
+        pairs.push((CONTENT_TYPE, Cow::Borrowed(self.content_type.as_str())));
+        pairs.push((NATS_MSG_ID, Cow::Borrowed(self.id.as_str())));
+        if let Some(tp) = &self.traceparent {
+            pairs.push((TRACEPARENT, Cow::Borrowed(tp.as_str())));
+        }
+        if let Some(ts) = &self.tracestate {
+            pairs.push((TRACESTATE, Cow::Borrowed(ts.as_str())));
+        }
+        pairs
+    }
+
     /// The headers of this envelope, with `Nats-Msg-Id = ce-id`.
     pub fn to_headers(&self) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        headers.insert(SPECVERSION, SPECVERSION_1_0);
-        headers.insert(ID, self.id.as_str());
-        headers.insert(SOURCE, self.source.as_str());
-        headers.insert(TYPE, self.event_type.as_str());
-        headers.insert(
-            TIME,
-            self.time
-                .to_rfc3339_opts(SecondsFormat::Millis, true)
-                .as_str(),
-        );
-        if let Some(subject) = &self.subject {
-            headers.insert(SUBJECT, subject.as_str());
-        }
-        headers.insert(CONTENT_TYPE, self.content_type.as_str());
-        headers.insert(NATS_MSG_ID, self.id.as_str());
-        if let Some(tp) = &self.traceparent {
-            headers.insert(TRACEPARENT, tp.as_str());
-        }
-        if let Some(ts) = &self.tracestate {
-            headers.insert(TRACESTATE, ts.as_str());
+        for (name, value) in self.header_pairs() {
+            // The names are this module's constants: valid, and spared the
+            // check and the copy that a name parsed at run time costs.
+            headers.insert(HeaderName::from_static(name), value.as_ref());
         }
         headers
     }

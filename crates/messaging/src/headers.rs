@@ -3,21 +3,23 @@
 
 use async_nats::HeaderMap;
 use async_nats::header::{HeaderName, HeaderValue};
+use contract::envelope::HEADER_NAMES;
 use serde_json::Value;
 
 /// Each header as a `name: value\r\n` line, as NATS itself writes them: the
 /// outbox's `headers` column. Neither side parses JSON for it, which the relay
 /// did once per row.
-pub fn to_lines(headers: &HeaderMap) -> Vec<u8> {
+pub fn to_lines<N, V>(pairs: impl IntoIterator<Item = (N, V)>) -> Vec<u8>
+where
+    N: AsRef<str>,
+    V: AsRef<str>,
+{
     let mut lines = Vec::with_capacity(512);
-    for (name, values) in headers.iter() {
-        for value in values {
-            let name: &str = name.as_ref();
-            lines.extend_from_slice(name.as_bytes());
-            lines.extend_from_slice(b": ");
-            lines.extend_from_slice(value.as_str().as_bytes());
-            lines.extend_from_slice(b"\r\n");
-        }
+    for (name, value) in pairs {
+        lines.extend_from_slice(name.as_ref().as_bytes());
+        lines.extend_from_slice(b": ");
+        lines.extend_from_slice(value.as_ref().as_bytes());
+        lines.extend_from_slice(b"\r\n");
     }
     lines
 }
@@ -33,7 +35,15 @@ pub fn from_lines(lines: &[u8]) -> HeaderMap {
         let Some((name, value)) = line.split_once(": ").filter(|(name, _)| !name.is_empty()) else {
             continue;
         };
-        if let (Ok(name), Ok(value)) = (name.parse::<HeaderName>(), value.parse::<HeaderValue>()) {
+        // The envelope's own names are known valid: no check, no copy.
+        let name = match HEADER_NAMES.iter().find(|known| **known == name) {
+            Some(known) => HeaderName::from_static(known),
+            None => match name.parse::<HeaderName>() {
+                Ok(name) => name,
+                Err(_) => continue,
+            },
+        };
+        if let Ok(value) = value.parse::<HeaderValue>() {
             headers.append(name, value);
         }
     }
@@ -87,7 +97,12 @@ mod tests {
         headers.insert("ce-source", "urn:ileaps:intake");
         headers.append("x-multi", "a");
         headers.append("x-multi", "b");
-        let back = from_lines(&to_lines(&headers));
+        let pairs = headers.iter().flat_map(|(name, values)| {
+            values
+                .iter()
+                .map(move |value| (name.to_string(), value.as_str()))
+        });
+        let back = from_lines(&to_lines(pairs));
         assert_eq!(back.get("ce-id").unwrap().as_str(), "1");
         assert_eq!(back.get("ce-source").unwrap().as_str(), "urn:ileaps:intake");
         assert_eq!(
