@@ -102,6 +102,11 @@ impl NatsServer {
         &self.opts.store_dir
     }
 
+    /// The server's process id while it runs (for measuring its CPU time).
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().map(Supervised::pid)
+    }
+
     /// The server's log file (appended to across restarts).
     pub fn log_file(&self) -> &Path {
         &self.log

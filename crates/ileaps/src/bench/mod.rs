@@ -38,11 +38,13 @@
 //! # Layout
 //!
 //! - [`ceilings`]: `pg_commit_tps` and `js_publish_rate`.
+//! - [`cpu`]: the CPU time each process spent during the hop.
 //! - [`intake_hop`]: cities, the enquiries they send, publishing, and
 //!   counting outcomes.
 //! - [`report`]: progress bars, the table, the JSON file.
 
 mod ceilings;
+mod cpu;
 mod intake_hop;
 mod report;
 
@@ -231,6 +233,9 @@ pub struct Results {
     /// What Postgres did for the bench database while the hop ran (services
     /// start to stop): how well work was batched.
     pub db: report::DbActivity,
+    /// CPU spent by each process from the hop's start to its last outcome;
+    /// `None` where `/proc` cannot be read.
+    pub cpu: Option<cpu::CpuTimes>,
 }
 
 impl Results {
@@ -291,6 +296,7 @@ async fn measure(
         .await
         .context("starting the services")?;
     let db_before = report::DbActivity::read(infra.database_url()).await?;
+    let cpu_before = cpu::CpuTimes::read(infra.nats.pid());
     let hop = intake_hop::run(
         &progress,
         &client,
@@ -303,6 +309,9 @@ async fn measure(
         },
     )
     .await;
+    let cpu = cpu::CpuTimes::read(infra.nats.pid())
+        .zip(cpu_before)
+        .map(|(after, before)| after.since(&before));
     shutdown.cancel();
     let stopped = app.wait().await;
     client.drain().await.ok();
@@ -318,5 +327,6 @@ async fn measure(
         ceilings,
         hop,
         db,
+        cpu,
     })
 }

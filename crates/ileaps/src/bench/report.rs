@@ -188,6 +188,14 @@ impl DbActivity {
     }
 }
 
+/// CPU seconds per 1,000 enquiries (QUALITY.md's unit).
+fn per_1000_enquiries(time: Duration, enquiries: usize) -> f64 {
+    if enquiries == 0 {
+        return 0.0;
+    }
+    time.as_secs_f64() * 1000.0 / enquiries as f64
+}
+
 fn build() -> &'static str {
     if cfg!(debug_assertions) {
         "debug"
@@ -283,6 +291,16 @@ pub fn json_document(args: &BenchArgs, started_at: &DateTime<Utc>, results: &Res
             "rows_deleted": results.db.rows_deleted,
             "enquiries_per_commit": round3(per_commit(hop.enquiries, results.db.commits)),
         },
+        "cpu_seconds_per_1000_enquiries": results.cpu.map(|cpu| {
+            let per_1000 = |time: Duration| round3(per_1000_enquiries(time, hop.enquiries));
+            json!({
+                "ileaps": per_1000(cpu.ileaps),
+                "nats_server": per_1000(cpu.nats),
+                "postgres": per_1000(cpu.postgres),
+                "total": per_1000(cpu.total()),
+                "what": "user + system CPU from /proc, hop start to last outcome; ileaps holds intake and the load generator; postgres is every postgres process on the machine",
+            })
+        }),
         "correct": hop.problems().is_empty(),
         "problems": hop.problems(),
     })
@@ -426,6 +444,17 @@ pub fn print_table(args: &BenchArgs, results: &Results) {
         thousands(results.db.rows_updated as f64),
         thousands(results.db.rows_deleted as f64)
     );
+    if let Some(cpu) = results.cpu {
+        let per_1000 = |time: Duration| per_1000_enquiries(time, hop.enquiries);
+        println!(
+            "  {:<26}{:>10.3} s          ileaps {:.3} (intake and the load generator), nats-server {:.3}, postgres {:.3}",
+            "CPU per 1,000 enquiries",
+            per_1000(cpu.total()),
+            per_1000(cpu.ileaps),
+            per_1000(cpu.nats),
+            per_1000(cpu.postgres)
+        );
+    }
     if cfg!(debug_assertions) {
         println!("\n(debug build: these figures mean nothing; use --release)");
     }
