@@ -15,11 +15,7 @@ use tokio_util::sync::CancellationToken;
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
 pub fn intake_def() -> ServiceDef {
-    ServiceDef {
-        service: Service::Intake,
-        migrations: &intake::MIGRATIONS,
-        start: std::sync::Arc::new(intake::start),
-    }
+    intake::service()
 }
 
 pub struct TestApp {
@@ -41,17 +37,9 @@ pub fn settings(nats_url: &str, database_url: &str) -> Settings {
 /// Intake, scheduling and assignment, in the order `ileaps run` starts them.
 pub fn planning_defs() -> Vec<ServiceDef> {
     vec![
-        intake_def(),
-        ServiceDef {
-            service: Service::Scheduling,
-            migrations: &scheduling::MIGRATIONS,
-            start: std::sync::Arc::new(scheduling::start),
-        },
-        ServiceDef {
-            service: Service::Assignment,
-            migrations: &assignment::MIGRATIONS,
-            start: std::sync::Arc::new(assignment::start),
-        },
+        intake::service(),
+        scheduling::service(),
+        assignment::service(),
     ]
 }
 
@@ -64,13 +52,7 @@ pub fn notifications_def(smtp_url: String) -> ServiceDef {
     };
     settings.poll_interval = Duration::from_millis(100);
     settings.retry.base = Duration::from_millis(200);
-    ServiceDef {
-        service: Service::Notifications,
-        migrations: &notifications::MIGRATIONS,
-        start: std::sync::Arc::new(move |runtime, tasks| {
-            notifications::start_with(runtime, tasks, settings.clone())
-        }),
-    }
+    notifications::service_with(settings)
 }
 
 impl TestApp {

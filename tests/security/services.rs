@@ -24,28 +24,10 @@ fn defs(smtp_url: String) -> [ServiceDef; 4] {
     };
     mail.poll_interval = Duration::from_millis(100);
     [
-        ServiceDef {
-            service: Service::Intake,
-            migrations: &intake::MIGRATIONS,
-            start: std::sync::Arc::new(intake::start),
-        },
-        ServiceDef {
-            service: Service::Scheduling,
-            migrations: &scheduling::MIGRATIONS,
-            start: std::sync::Arc::new(scheduling::start),
-        },
-        ServiceDef {
-            service: Service::Assignment,
-            migrations: &assignment::MIGRATIONS,
-            start: std::sync::Arc::new(assignment::start),
-        },
-        ServiceDef {
-            service: Service::Notifications,
-            migrations: &notifications::MIGRATIONS,
-            start: std::sync::Arc::new(move |runtime, tasks| {
-                notifications::start_with(runtime, tasks, mail.clone())
-            }),
-        },
+        intake::service(),
+        scheduling::service(),
+        assignment::service(),
+        notifications::service_with(mail),
     ]
 }
 

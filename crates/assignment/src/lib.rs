@@ -51,6 +51,15 @@ pub fn schema() -> Schema {
     Schema::new(Service::Assignment.name()).expect("a valid schema name")
 }
 
+/// Assignment as `ileaps run`, its own binary and the tests start it.
+pub fn service() -> service_kit::app::ServiceDef {
+    service_kit::app::ServiceDef {
+        service: Service::Assignment,
+        migrations: &MIGRATIONS,
+        start: Arc::new(start),
+    }
+}
+
 /// Starts assignment's consumer, relay and operator commands. Migrations
 /// and streams must be in place (see `service-kit`).
 pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> RelayHandle {

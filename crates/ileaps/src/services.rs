@@ -11,25 +11,12 @@ use std::path::PathBuf;
 /// Every service that exists, in the order they start.
 pub fn all() -> Vec<ServiceDef> {
     vec![
+        intake::service(),
+        scheduling::service(),
+        assignment::service(),
         ServiceDef {
-            service: contract::Service::Intake,
-            migrations: &intake::MIGRATIONS,
-            start: std::sync::Arc::new(intake::start),
-        },
-        ServiceDef {
-            service: contract::Service::Scheduling,
-            migrations: &scheduling::MIGRATIONS,
-            start: std::sync::Arc::new(scheduling::start),
-        },
-        ServiceDef {
-            service: contract::Service::Assignment,
-            migrations: &assignment::MIGRATIONS,
-            start: std::sync::Arc::new(assignment::start),
-        },
-        ServiceDef {
-            service: contract::Service::Notifications,
-            migrations: &notifications::MIGRATIONS,
             start: std::sync::Arc::new(start_notifications),
+            ..notifications::service()
         },
     ]
 }

@@ -40,6 +40,15 @@ pub fn schema() -> Schema {
     Schema::new(Service::Intake.name()).expect("a valid schema name")
 }
 
+/// Intake as `ileaps run`, its own binary and the tests start it.
+pub fn service() -> service_kit::app::ServiceDef {
+    service_kit::app::ServiceDef {
+        service: Service::Intake,
+        migrations: &MIGRATIONS,
+        start: Arc::new(start),
+    }
+}
+
 /// Starts intake's consumer, relay, status query and operator commands.
 /// Migrations and streams must be in place (see `service-kit`).
 pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> RelayHandle {

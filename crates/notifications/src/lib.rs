@@ -43,6 +43,25 @@ pub fn schema() -> Schema {
     Schema::new(Service::Notifications.name()).expect("a valid schema name")
 }
 
+/// Notifications with settings from the environment, as its own binary
+/// starts it.
+pub fn service() -> service_kit::app::ServiceDef {
+    service_kit::app::ServiceDef {
+        service: Service::Notifications,
+        migrations: &MIGRATIONS,
+        start: Arc::new(start),
+    }
+}
+
+/// Notifications with `settings` (tests: an SMTP server of their own, quick
+/// retries).
+pub fn service_with(settings: NotificationSettings) -> service_kit::app::ServiceDef {
+    service_kit::app::ServiceDef {
+        start: Arc::new(move |runtime, tasks| start_with(runtime, tasks, settings.clone())),
+        ..service()
+    }
+}
+
 /// Starts notifications with settings from the environment
 /// ([`NotificationSettings::from_env`]).
 pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> RelayHandle {

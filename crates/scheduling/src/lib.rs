@@ -73,6 +73,15 @@ pub fn schema() -> Schema {
     Schema::new(Service::Scheduling.name()).expect("a valid schema name")
 }
 
+/// Scheduling as `ileaps run`, its own binary and the tests start it.
+pub fn service() -> service_kit::app::ServiceDef {
+    service_kit::app::ServiceDef {
+        service: Service::Scheduling,
+        migrations: &MIGRATIONS,
+        start: Arc::new(start),
+    }
+}
+
 /// Starts scheduling's consumer, relay and operator commands. Migrations
 /// and streams must be in place (see `service-kit`).
 pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> RelayHandle {

@@ -22,11 +22,7 @@ pub const DEADLINE: StdDuration = StdDuration::from_secs(30);
 pub const QUIET: StdDuration = StdDuration::from_millis(700);
 
 pub fn assignment_def() -> ServiceDef {
-    ServiceDef {
-        service: Service::Assignment,
-        migrations: &assignment::MIGRATIONS,
-        start: std::sync::Arc::new(assignment::start),
-    }
+    assignment::service()
 }
 
 pub fn settings(nats_url: &str, database_url: &str) -> Settings {

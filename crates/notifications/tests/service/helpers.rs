@@ -14,7 +14,6 @@ use notifications::channels::email::EmailTransport;
 use notifications::settings::NotificationSettings;
 use serde_json::Value;
 use service_kit::app::{App, ServiceDef};
-use std::sync::Arc;
 use std::time::Duration as StdDuration;
 use test_support::{SmtpServer, StreamReader, TestDb, TestNats, test_db};
 use tokio_util::sync::CancellationToken;
@@ -42,13 +41,7 @@ pub fn test_settings(smtp: &SmtpServer) -> NotificationSettings {
 }
 
 pub fn notifications_def(settings: NotificationSettings) -> ServiceDef {
-    ServiceDef {
-        service: Service::Notifications,
-        migrations: &notifications::MIGRATIONS,
-        start: Arc::new(move |runtime, tasks| {
-            notifications::start_with(runtime, tasks, settings.clone())
-        }),
-    }
+    notifications::service_with(settings)
 }
 
 /// A running notifications; stopped (as a crash: nothing drains) when

@@ -14,7 +14,7 @@ use contract::proto::workshop::v1::{
 use contract::{CloudEvent, Envelope, Service, subjects};
 use serde_json::Value;
 use service_kit::Settings;
-use service_kit::app::{App, ServiceDef};
+use service_kit::app::App;
 use std::time::Duration;
 use test_support::{StreamReader, TestDb, TestNats, test_db};
 use tokio_util::sync::CancellationToken;
@@ -80,11 +80,7 @@ impl TestService {
         let nats = TestNats::start().await;
         let db = test_db().await;
         let shutdown = CancellationToken::new();
-        let def = ServiceDef {
-            service: Service::Scheduling,
-            migrations: &scheduling::MIGRATIONS,
-            start: std::sync::Arc::new(scheduling::start),
-        };
+        let def = scheduling::service();
         let app = App::start(settings(&nats.url(), &db.url), vec![def], shutdown.clone())
             .await
             .expect("scheduling starts");
