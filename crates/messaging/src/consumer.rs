@@ -560,10 +560,11 @@ impl<H: Handler> Loop<H> {
             .info()
             .map(|info| (info.stream_sequence, info.delivered))
             .unwrap_or((0, 1));
+        let headers = message.message.headers.take();
         let mut delivery = Delivery {
             subject: message.subject.to_string(),
-            envelope: Envelope::from_headers(message.headers.as_ref()),
-            headers: message.message.headers.take(),
+            envelope: Envelope::from_headers(headers.as_ref()),
+            headers,
             payload: message.payload.clone(),
             stream_sequence,
             delivered,

@@ -5,9 +5,9 @@
 //! from inside a transaction. The [`Relay`] publishes pending rows to JetStream
 //! with `Nats-Msg-Id = ce-id`, in windows of outstanding acks, and moves them
 //! to `<schema>.outbox_published`, where they are kept for the retention
-//! period (for `ileaps outbox replay`). It is woken right after a commit ([`Outbox::wake_relay`]) and
-//! polls as a fallback; rows are claimed with `FOR UPDATE SKIP LOCKED` so
-//! several replicas can relay one schema.
+//! period (for `ileaps outbox replay`). It is woken right after a commit
+//! ([`Outbox::wake_relay`]) and polls as a fallback; rows are claimed with
+//! `FOR UPDATE SKIP LOCKED` so several replicas can relay one schema.
 //!
 //! If a relay dies after publishing but before moving, the next relay
 //! publishes the rows again with the same `Nats-Msg-Id`: JetStream drops them

@@ -1,12 +1,13 @@
 //! A service's schema: the messaging tables and the service's own migrations
 //! land inside it, whoever migrates first and however often.
 
-use crate::support::{Harness, received_event};
-use messaging::{Outbox, Schema, migrate};
+use crate::support::{Harness, QUIET, ce_ids, received_event};
+use contract::{Service, subjects};
+use messaging::{Outbox, Relay, RelaySettings, Schema, migrate};
 use sqlx::migrate::Migrator;
 use sqlx::{Connection, Row};
 use std::borrow::Cow;
-use test_support::test_db;
+use test_support::{StreamReader, test_db};
 
 static NO_MIGRATIONS: Migrator = Migrator::DEFAULT;
 
@@ -119,12 +120,12 @@ async fn two_services_in_one_database_keep_their_own_outboxes() {
 /// A database migrated before the outbox kept its history apart (messaging
 /// migration 1 only) keeps every row through migration 2: published rows
 /// move to the history with their headers as lines, pending rows stay
-/// pending, and the relay publishes them.
+/// pending, the relay publishes them, and replay re-sends both.
 #[tokio::test]
 async fn rows_written_before_the_history_table_survive_its_migration() {
     static MESSAGING: Migrator = sqlx::migrate!("./migrations");
-    let db = test_db().await;
-    let mut conn = sqlx::PgConnection::connect(&db.url)
+    let h = Harness::start().await;
+    let mut conn = sqlx::PgConnection::connect(&h.db.url)
         .await
         .expect("a connection");
     sqlx::raw_sql("CREATE SCHEMA svc_old; SET search_path TO svc_old")
@@ -145,11 +146,13 @@ async fn rows_written_before_the_history_table_survive_its_migration() {
         .run(&mut conn)
         .await
         .expect("the first messaging migration");
-    let old_headers = r#"[["ce-id", "e-1"], ["ce-source", "urn:ileaps:intake"], ["x-multi", "a"], ["x-multi", "b"]]"#;
+    let subject = subjects::ENQUIRY_RECEIVED;
+    let published_headers = r#"[["ce-id", "e-1"], ["ce-source", "urn:ileaps:intake"], ["x-multi", "a"], ["x-multi", "b"], ["Nats-Msg-Id", "e-1"]]"#;
+    let pending_headers = r#"[["ce-id", "e-2"], ["Nats-Msg-Id", "e-2"]]"#;
     sqlx::raw_sql(&format!(
         "INSERT INTO outbox (id, subject, headers, body, published_at) VALUES \
-           ('e-1', 'ileaps.events.a', '{old_headers}', 'one', now()), \
-           ('e-2', 'ileaps.events.b', '[[\"ce-id\", \"e-2\"]]', 'two', NULL); \
+           ('e-1', '{subject}', '{published_headers}', 'one', now()), \
+           ('e-2', '{subject}', '{pending_headers}', 'two', NULL); \
          INSERT INTO inbox (consumer, source, id) VALUES ('c', 's', 'i')"
     ))
     .execute(&mut conn)
@@ -157,40 +160,50 @@ async fn rows_written_before_the_history_table_survive_its_migration() {
     .expect("rows in the old shape");
 
     let schema = Schema::new("svc_old").expect("a valid name");
-    migrate(&db.url, &schema, &NO_MIGRATIONS)
+    migrate(&h.db.url, &schema, &NO_MIGRATIONS)
         .await
         .expect("the second messaging migration");
 
-    let published = sqlx::query("SELECT id, subject, headers, body FROM svc_old.outbox_published")
-        .fetch_all(&db.pool)
+    let history = sqlx::query("SELECT id, headers, body FROM svc_old.outbox_published")
+        .fetch_all(&h.db.pool)
         .await
         .expect("the history");
-    assert_eq!(published.len(), 1);
-    assert_eq!(published[0].get::<String, _>(0), "e-1");
-    assert_eq!(published[0].get::<Vec<u8>, _>(3), b"one");
-    let headers = messaging::headers::from_lines(published[0].get(2));
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].get::<String, _>(0), "e-1");
+    assert_eq!(history[0].get::<Vec<u8>, _>(2), b"one");
+    let headers = messaging::headers::from_lines(history[0].get(1));
     assert_eq!(
         headers.get("ce-source").unwrap().as_str(),
         "urn:ileaps:intake"
     );
     let multi: Vec<&str> = headers.get_all("x-multi").map(|v| v.as_str()).collect();
-    assert_eq!(multi, ["a", "b"]);
-
-    let pending = sqlx::query("SELECT id, headers FROM svc_old.outbox")
-        .fetch_all(&db.pool)
-        .await
-        .expect("the pending rows");
-    assert_eq!(pending.len(), 1);
-    assert_eq!(pending[0].get::<String, _>(0), "e-2");
-    let headers = messaging::headers::from_lines(pending[0].get(1));
-    assert_eq!(headers.get("ce-id").unwrap().as_str(), "e-2");
-
+    assert_eq!(multi, ["a", "b"], "repeated headers keep their order");
     let inbox: i64 = sqlx::query_scalar("SELECT count(*) FROM svc_old.inbox WHERE id = 'i'")
-        .fetch_one(&db.pool)
+        .fetch_one(&h.db.pool)
         .await
         .expect("the inbox");
     assert_eq!(
         inbox, 1,
         "the inbox keeps its rows through the collation change"
     );
+
+    // The pending row is still pending, and the relay publishes it.
+    let relay = Relay::new(
+        Outbox::new(schema),
+        Service::Intake,
+        h.db.pool.clone(),
+        h.js.clone(),
+        RelaySettings::default(),
+        h.metrics.clone(),
+    );
+    let mut reader = StreamReader::new(&h.js, subjects::STREAM_EVENTS, subject).await;
+    assert_eq!(relay.publish_pending().await.expect("the relay runs"), 1);
+    assert_eq!(ce_ids(&reader.collect_for(QUIET).await), ["e-2"]);
+
+    // Both rows are history now, and replay re-sends them in order.
+    let since = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+    assert_eq!(relay.replay_since(since).await.expect("replay runs"), 2);
+    let replayed = reader.collect_for(QUIET).await;
+    assert_eq!(ce_ids(&replayed), ["e-1", "e-2"]);
+    assert_eq!(replayed[0].payload.as_ref(), b"one");
 }
