@@ -24,6 +24,8 @@ async fn a_city_enquiry_is_received_on_the_programme_stream_without_personal_dat
     assert_eq!(event["city"], "makassar");
     assert_eq!(event["reference"], "MKS-1");
     assert_eq!(event["timeZone"], "Asia/Makassar");
+    // From the registry: scheduling avoids that country's holidays.
+    assert_eq!(event["country"], "ID");
     assert_eq!(event["beneficiary"], true);
     assert_eq!(event["priority"], true);
     assert_eq!(event["kind"], "JOINT_WORKSHOP");

@@ -175,6 +175,7 @@ async fn publish_programme(js: &jetstream::Context) -> Vec<String> {
                 beneficiary: true,
                 priority: true,
                 inbound_id: Uuid::now_v7().to_string(),
+                country: "ID".into(),
                 ..Default::default()
             },
         )

@@ -468,6 +468,7 @@ impl Accepted {
             priority: city.beneficiary,
             received_at: Some(timestamp(self.received_at)),
             inbound_id: self.inbound_id.clone(),
+            country: city.country.clone(),
         };
         let contact = proto.contact.clone().unwrap_or_default();
         let contact_event = EnquiryContact {

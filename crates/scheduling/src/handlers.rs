@@ -24,7 +24,7 @@ use contract::proto::workshop::v1::{
 use contract::{Service, subjects};
 use messaging::{Delivery, Handler, HandlerError, Outbox, OutgoingMessage};
 use sqlx::PgConnection;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 use uuid::Uuid;
 
 /// The namespace of workshop ids: a workshop's id is the UUIDv5 of the
@@ -67,6 +67,7 @@ impl SchedulingHandler {
                 languages: event.languages.clone(),
                 format: request.attendee.format,
                 time_zone: &event.time_zone,
+                country: country_of(&event),
                 priority: event.priority,
                 received_at: request.attendee.received_at,
             },
@@ -358,6 +359,22 @@ impl Handler for SchedulingHandler {
 }
 
 /// What the planner needs from an `enquiry.received`.
+/// The enquiry's country as stored: `None` when the event has none (a
+/// release before the field) or one that is not two capital letters, which
+/// intake's registry never holds. Either way the enquiry is still planned,
+/// with no holidays of its country known: refusing it would serve nobody.
+fn country_of(event: &EnquiryReceived) -> Option<&str> {
+    let country = event.country.as_str();
+    if country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase()) {
+        Some(country)
+    } else {
+        if !country.is_empty() {
+            warn!(enquiry_id = %event.enquiry_id, country, "enquiry with a malformed country; no holidays of it apply");
+        }
+        None
+    }
+}
+
 fn request_of(event: &EnquiryReceived) -> Result<Request, HandlerError> {
     let bad =
         |what: String| HandlerError::permanent(format!("enquiry {}: {what}", event.enquiry_id));

@@ -68,6 +68,8 @@ pub struct NewEnquiry<'a> {
     pub languages: Vec<String>,
     pub format: Format,
     pub time_zone: &'a str,
+    /// ISO 3166-1 alpha-2; `None` when the event had none (an older release).
+    pub country: Option<&'a str>,
     pub priority: bool,
     pub received_at: DateTime<Utc>,
 }
@@ -81,8 +83,8 @@ pub async fn insert_enquiry(
     let result = sqlx::query!(
         r#"INSERT INTO scheduling.enquiries
                (id, city, reference, kind, topics, window_start, window_end, participants,
-                languages, format, time_zone, priority, received_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                languages, format, time_zone, priority, received_at, country)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
            ON CONFLICT (id) DO NOTHING"#,
         enquiry.id,
         enquiry.city,
@@ -97,6 +99,7 @@ pub async fn insert_enquiry(
         enquiry.time_zone,
         enquiry.priority,
         enquiry.received_at,
+        enquiry.country,
     )
     .execute(conn)
     .await?;

@@ -419,6 +419,8 @@ pub fn enquiry(city: &str, reference: &str, time_zone: &str) -> EnquiryReceived 
         priority: true,
         received_at: Some(timestamp(Utc::now())),
         inbound_id: uuid::Uuid::now_v7().to_string(),
+        // Notifications never reads it.
+        country: String::new(),
     }
 }
 
