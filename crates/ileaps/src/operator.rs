@@ -22,6 +22,12 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: ExpertsCommand,
     },
+    /// Public holiday calendars, one iCalendar file per country (owned by
+    /// scheduling; no session is planned on them).
+    Holidays {
+        #[command(subcommand)]
+        command: HolidaysCommand,
+    },
     /// Integrators' webhook endpoints (owned by notifications).
     Webhooks {
         #[command(subcommand)]
@@ -81,6 +87,26 @@ pub enum ExpertsCommand {
         to: chrono::NaiveDate,
         #[arg(long)]
         reason: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum HolidaysCommand {
+    /// Replace a country's public holidays, for the years the file covers, by
+    /// those of an iCalendar (.ics) file; a file with any problem changes
+    /// nothing (seed files: deploy/seed/holidays/).
+    Import {
+        /// ISO 3166-1 alpha-2, e.g. KR.
+        #[arg(long)]
+        country: String,
+        file: PathBuf,
+    },
+    /// List the imported holidays.
+    List {
+        #[arg(long)]
+        country: Option<String>,
+        #[arg(long)]
+        year: Option<i32>,
     },
 }
 
@@ -185,9 +211,52 @@ pub fn read_roster_file(file: &std::path::Path) -> Result<Value> {
     Ok(serde_json::to_value(document)?)
 }
 
+/// The body of `holidays.import` for an iCalendar file: its text and its
+/// name, which scheduling keeps with each day.
+pub fn read_holiday_file(country: &str, file: &std::path::Path) -> Result<Value> {
+    let ics = std::fs::read_to_string(file)
+        .with_context(|| format!("could not read {}", file.display()))?;
+    let source = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    Ok(json!({ "country": country, "ics": ics, "source": source }))
+}
+
+async fn holidays(command: HolidaysCommand) -> Result<()> {
+    match command {
+        HolidaysCommand::Import { country, file } => {
+            let body = read_holiday_file(&country, &file)?;
+            let reply = send(Service::Scheduling, "holidays.import", body)
+                .await
+                .with_context(|| file.display().to_string())?;
+            print(&reply);
+        }
+        HolidaysCommand::List { country, year } => {
+            let days = send(
+                Service::Scheduling,
+                "holidays.list",
+                json!({ "country": country, "year": year }),
+            )
+            .await?;
+            for day in days.as_array().into_iter().flatten() {
+                println!(
+                    "{}  {}  {:<50}  {}",
+                    day["country"].as_str().unwrap_or(""),
+                    day["day"].as_str().unwrap_or(""),
+                    day["name"].as_str().unwrap_or(""),
+                    day["source"].as_str().unwrap_or(""),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 pub async fn admin(command: AdminCommand) -> Result<()> {
     match command {
         AdminCommand::Experts { command } => experts(command).await?,
+        AdminCommand::Holidays { command } => holidays(command).await?,
         AdminCommand::Webhooks { command } => webhooks(command).await?,
         AdminCommand::Deliveries { status, limit } => {
             let reply = send(

@@ -10,6 +10,8 @@
 //!   around a request with indexed queries.
 //! - [`handlers`]: a programme event in, one transaction, workshop events
 //!   out through the outbox.
+//! - [`holidays`]: public holiday calendars, read from operators' iCalendar
+//!   files; [`admin`]: the operator commands that import and list them.
 //! - [`start`]: wires them to NATS and Postgres, as `ileaps-scheduling` and
 //!   `ileaps run` both do.
 //!
@@ -52,8 +54,10 @@
 //! the rules always hold but rule 7's "same plan" is guaranteed for one
 //! replica (or events far enough apart).
 
+pub mod admin;
 pub mod domain;
 pub mod handlers;
+pub mod holidays;
 pub mod store;
 
 use contract::{Service, subjects};
@@ -94,10 +98,20 @@ pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> RelayHandle {
 
     let pool = runtime.pool.clone();
     let relay = runtime.spawn_relay_and_admin(tasks, service, &outbox, |admin| {
-        admin.command("workshops.list", move |body| {
-            let pool = pool.clone();
-            async move { list_workshops(&pool, &body).await }
-        })
+        let (import_pool, list_pool) = (pool.clone(), pool.clone());
+        admin
+            .command("workshops.list", move |body| {
+                let pool = pool.clone();
+                async move { list_workshops(&pool, &body).await }
+            })
+            .command("holidays.import", move |body| {
+                let pool = import_pool.clone();
+                async move { admin::import_holidays(&pool, &body).await }
+            })
+            .command("holidays.list", move |body| {
+                let pool = list_pool.clone();
+                async move { admin::list_holidays(&pool, &body).await }
+            })
     });
 
     let spec = ConsumerSpec::new(

@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use contract::proto::common::v1::{EnquiryKind, Format, Topic};
 use sqlx::PgConnection;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 /// The key of the advisory lock that serialises planning decisions.
@@ -600,4 +600,100 @@ pub fn parse_zone(name: &str) -> Result<Tz, String> {
 
 fn version_to_db(version: u32) -> i32 {
     i32::try_from(version).unwrap_or(i32::MAX)
+}
+
+// --- public holidays ------------------------------------------------------------
+
+/// What an import changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HolidaysReplaced {
+    pub removed: u64,
+    pub added: u64,
+}
+
+/// Replaces `country`'s holidays in `years` by `days` (day, name), in the
+/// caller's transaction: a failed import leaves the previous one whole.
+pub async fn replace_holidays(
+    conn: &mut PgConnection,
+    country: &str,
+    years: &[i32],
+    days: &[(NaiveDate, String)],
+    source: &str,
+) -> Result<HolidaysReplaced, sqlx::Error> {
+    let removed = sqlx::query!(
+        r#"DELETE FROM scheduling.holidays
+           WHERE country = $1 AND extract(year FROM day)::int = ANY($2)"#,
+        country,
+        years,
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let (dates, names): (Vec<NaiveDate>, Vec<String>) = days.iter().cloned().unzip();
+    let added = sqlx::query!(
+        r#"INSERT INTO scheduling.holidays (country, day, name, source)
+           SELECT $1, d, n, $4 FROM unnest($2::date[], $3::text[]) AS u(d, n)"#,
+        country,
+        &dates,
+        &names,
+        source,
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(HolidaysReplaced { removed, added })
+}
+
+/// A stored holiday, for `holidays.list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HolidayRow {
+    pub country: String,
+    pub day: NaiveDate,
+    pub name: String,
+    pub source: String,
+    pub imported_at: DateTime<Utc>,
+}
+
+/// Holidays by country and day, optionally of one country and one year.
+pub async fn list_holidays(
+    conn: &mut PgConnection,
+    country: Option<&str>,
+    year: Option<i32>,
+) -> Result<Vec<HolidayRow>, sqlx::Error> {
+    sqlx::query_as!(
+        HolidayRow,
+        r#"SELECT country, day, name, source, imported_at FROM scheduling.holidays
+           WHERE ($1::text IS NULL OR country = $1)
+             AND ($2::int IS NULL OR extract(year FROM day)::int = $2)
+           ORDER BY country, day"#,
+        country,
+        year,
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The holidays of `countries` from `first` to `last` (inclusive), by
+/// country: what the planner's [`Calendar`] needs around a window.
+pub async fn holidays_between(
+    conn: &mut PgConnection,
+    countries: &[String],
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Result<BTreeMap<String, BTreeSet<NaiveDate>>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT country, day FROM scheduling.holidays
+           WHERE country = ANY($1) AND day BETWEEN $2 AND $3
+           ORDER BY country, day"#,
+        countries,
+        first,
+        last,
+    )
+    .fetch_all(conn)
+    .await?;
+    let mut by_country: BTreeMap<String, BTreeSet<NaiveDate>> = BTreeMap::new();
+    for row in rows {
+        by_country.entry(row.country).or_default().insert(row.day);
+    }
+    Ok(by_country)
 }

@@ -199,6 +199,24 @@ impl TestService {
         listed.as_array().expect("a list").clone()
     }
 
+    /// An operator command of scheduling's, its error as the CLI would show it.
+    pub async fn admin(&self, command: &str, body: &Value) -> Result<Value, String> {
+        messaging::admin::request(&self.client, Service::Scheduling, command, body, DEADLINE)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Imports a seed holiday file (deploy/seed/holidays/<country>.ics).
+    pub async fn import_seed_holidays(&self, country: &str) -> Value {
+        let ics = std::fs::read_to_string(seed_holidays(country)).expect("a seed holiday file");
+        self.admin(
+            "holidays.import",
+            &serde_json::json!({ "country": country, "ics": ics, "source": format!("{country}.ics") }),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{country}.ics imports: {e}"))
+    }
+
     pub async fn stop(mut self) {
         self.shutdown.cancel();
         if let Some(app) = self.app.take() {
@@ -221,6 +239,13 @@ fn decode(message: &Message) -> Out {
         other => panic!("unexpected subject {other}"),
     };
     parsed.unwrap_or_else(|e| panic!("bad body on {}: {e}", message.subject))
+}
+
+/// The committed seed holiday file of `country`.
+pub fn seed_holidays(country: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy/seed/holidays")
+        .join(format!("{country}.ics"))
 }
 
 /// When every test's enquiries arrived: Monday 4 January 2027, 00:00 UTC.

@@ -2,6 +2,7 @@
 //! and a fresh database, fed the events intake and assignment publish.
 
 mod helpers;
+mod holidays;
 mod planning;
 mod redelivery;
 mod staffing;

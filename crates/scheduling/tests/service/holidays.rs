@@ -1,0 +1,164 @@
+//! Public holiday calendars through the operators' commands: what an import
+//! stores, what a refused file leaves alone, and what the planner avoids.
+
+use crate::helpers::{TestService, seed_holidays};
+use serde_json::{Value, json};
+
+/// `holidays.list` of one country, as (day, name) pairs.
+async fn listed(service: &TestService, body: Value) -> Vec<(String, String)> {
+    let listed = service
+        .admin("holidays.list", &body)
+        .await
+        .expect("holidays.list answers");
+    listed
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|h| {
+            (
+                h["day"].as_str().expect("a day").to_owned(),
+                h["name"].as_str().expect("a name").to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn import(service: &TestService, country: &str, ics: &str) -> Result<Value, String> {
+    service
+        .admin(
+            "holidays.import",
+            &json!({ "country": country, "ics": ics, "source": "test.ics" }),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn a_seed_file_round_trips_every_day_it_marks_is_listed_with_its_name() {
+    let service = TestService::spawn().await;
+    let reply = service.import_seed_holidays("KR").await;
+    assert_eq!(reply["country"], "KR");
+    assert_eq!(reply["years"], json!([2026, 2027, 2028]));
+    assert_eq!(reply["source"], "KR.ics");
+
+    // The expected days, read from the file independently of the importer:
+    // each event's DTSTART up to (not including) its DTEND.
+    let text = std::fs::read_to_string(seed_holidays("KR")).expect("KR.ics");
+    let mut expected = Vec::new();
+    for event in text.split("BEGIN:VEVENT").skip(1) {
+        let field = |name: &str| {
+            event
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| chrono::NaiveDate::parse_from_str(v.trim(), "%Y%m%d").expect("a date"))
+        };
+        let first = field("DTSTART;VALUE=DATE:").expect("DTSTART");
+        let end = field("DTEND;VALUE=DATE:").unwrap_or(first.succ_opt().expect("a day"));
+        expected.extend(
+            first
+                .iter_days()
+                .take_while(|d| *d < end)
+                .map(|d| d.to_string()),
+        );
+    }
+    expected.sort();
+    expected.dedup();
+
+    let days = listed(&service, json!({ "country": "KR" })).await;
+    let listed_days: Vec<String> = days.iter().map(|(d, _)| d.clone()).collect();
+    assert_eq!(listed_days, expected);
+    assert_eq!(reply["days"], json!(expected.len()));
+    assert!(days.contains(&("2027-01-01".to_owned(), "New Year's Day".to_owned())));
+    // Chuseok is three days in one event (DTEND exclusive).
+    let chuseok: Vec<_> = days
+        .iter()
+        .filter(|(d, _)| d.starts_with("2027-09-1"))
+        .collect();
+    assert_eq!(chuseok.len(), 3, "{chuseok:?}");
+
+    let in_2027 = listed(&service, json!({ "country": "kr", "year": 2027 })).await;
+    assert!(!in_2027.is_empty() && in_2027.iter().all(|(d, _)| d.starts_with("2027-")));
+    assert!(
+        listed(&service, json!({ "country": "ID" }))
+            .await
+            .is_empty()
+    );
+    service.stop().await;
+}
+
+const GOOD_2027: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n\
+    BEGIN:VEVENT\r\nUID:1\r\nDTSTAMP:20261206T000000Z\r\nDTSTART;VALUE=DATE:20270101\r\nSUMMARY:New Year\r\nEND:VEVENT\r\n\
+    END:VCALENDAR\r\n";
+
+#[tokio::test]
+async fn a_bad_file_is_refused_with_its_line_and_the_previous_import_stays_whole() {
+    let service = TestService::spawn().await;
+    service.import_seed_holidays("ID").await;
+    let before = listed(&service, json!({ "country": "ID" })).await;
+    assert!(before.len() > 40, "three years of Indonesian holidays");
+
+    // A broken line on line 9, after an event that is fine: nothing of the
+    // file is taken, and 2027's holidays from the seed file are still there.
+    let broken = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n\
+        BEGIN:VEVENT\r\nUID:1\r\nDTSTART;VALUE=DATE:20270105\r\nSUMMARY:Fine\r\nEND:VEVENT\r\n\
+        this line is broken\r\nEND:VCALENDAR\r\n";
+    let refused = import(&service, "ID", broken).await.expect_err("refused");
+    assert!(
+        refused.contains("line 9: not an iCalendar content line"),
+        "{refused}"
+    );
+
+    // An event without a date, on the event's line.
+    let no_date = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n\
+        BEGIN:VEVENT\r\nUID:1\r\nDTSTART;VALUE=DATE:20270105\r\nSUMMARY:Fine\r\nEND:VEVENT\r\n\
+        BEGIN:VEVENT\r\nUID:2\r\nSUMMARY:When?\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let refused = import(&service, "ID", no_date).await.expect_err("refused");
+    assert!(
+        refused.contains("line 9: the event \"When?\" has no DTSTART"),
+        "{refused}"
+    );
+
+    // An unknown country, whatever the file.
+    let refused = import(&service, "XX", GOOD_2027)
+        .await
+        .expect_err("refused");
+    assert!(
+        refused.contains("\"XX\" is not an ISO 3166-1 alpha-2 code"),
+        "{refused}"
+    );
+    assert!(
+        listed(&service, json!({}))
+            .await
+            .iter()
+            .all(|(d, _)| before.iter().any(|(b, _)| b == d))
+    );
+
+    assert_eq!(
+        listed(&service, json!({ "country": "ID" })).await,
+        before,
+        "nothing half-imported"
+    );
+    service.stop().await;
+}
+
+#[tokio::test]
+async fn an_import_replaces_the_years_its_file_covers_and_no_others() {
+    let service = TestService::spawn().await;
+    service.import_seed_holidays("ID").await;
+    let before = listed(&service, json!({ "country": "ID" })).await;
+
+    let reply = import(&service, "ID", GOOD_2027).await.expect("imported");
+    assert_eq!(reply["years"], json!([2027]));
+    assert_eq!(reply["days"], 1);
+
+    let after = listed(&service, json!({ "country": "ID" })).await;
+    let expected: Vec<_> = before
+        .iter()
+        .filter(|(d, _)| !d.starts_with("2027-"))
+        .cloned()
+        .chain([("2027-01-01".to_owned(), "New Year".to_owned())])
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(after, expected);
+    service.stop().await;
+}
