@@ -46,6 +46,23 @@ impl SchedulingHandler {
         Self { outbox, rules }
     }
 
+    /// The countries whose public holidays a plan for `attendees` must see
+    /// (rule 8): theirs, the host's and the experts' (a mission's host is
+    /// its city, whose country is among the attendees').
+    fn holiday_countries<'a>(&self, attendees: impl Iterator<Item = &'a Attendee>) -> Vec<String> {
+        let mut countries: Vec<String> = attendees
+            .map(|a| a.country.clone())
+            .chain([
+                self.rules.host_country.clone(),
+                self.rules.experts_country.clone(),
+            ])
+            .filter(|c| !c.is_empty())
+            .collect();
+        countries.sort_unstable();
+        countries.dedup();
+        countries
+    }
+
     /// `enquiry.received`: record the enquiry, plan it, announce the plan.
     async fn received(
         &self,
@@ -82,11 +99,13 @@ impl SchedulingHandler {
         let joinable = (request.kind == EnquiryKind::JointWorkshop)
             .then(|| request.primary_topic().map(|topic| (request.kind, topic)))
             .flatten();
+        let countries = self.holiday_countries(std::iter::once(&request.attendee));
         let calendar = store::load_calendar(
             tx,
             &CalendarQuery {
                 days: padded(request.attendee.window.start, request.attendee.window.end),
                 cities: &cities,
+                countries: &countries,
                 joinable,
                 except: None,
             },
@@ -285,11 +304,13 @@ impl SchedulingHandler {
             return Ok(None);
         };
         let cities: Vec<String> = workshop.cities().into_iter().map(str::to_owned).collect();
+        let countries = self.holiday_countries(workshop.attendees.iter());
         let calendar = store::load_calendar(
             tx,
             &CalendarQuery {
                 days: padded(start, end),
                 cities: &cities,
+                countries: &countries,
                 joinable: None,
                 except: Some(id),
             },
@@ -408,6 +429,7 @@ fn request_of(event: &EnquiryReceived) -> Result<Request, HandlerError> {
             enquiry_id: event.enquiry_id.clone(),
             city: event.city.clone(),
             time_zone,
+            country: country_of(event).unwrap_or_default().to_owned(),
             window,
             received_at,
             participants: event.participants,

@@ -208,6 +208,8 @@ pub struct AttendeeRow {
     pub id: String,
     pub city: String,
     pub time_zone: String,
+    /// NULL for enquiries recorded before the contract carried it.
+    pub country: Option<String>,
     pub window_start: NaiveDate,
     pub window_end: NaiveDate,
     pub received_at: DateTime<Utc>,
@@ -262,6 +264,7 @@ impl AttendeeRow {
             enquiry_id: self.id.clone(),
             city: self.city.clone(),
             time_zone: parse_zone(&self.time_zone).map_err(|p| Unreadable::new(what(), p))?,
+            country: self.country.clone().unwrap_or_default(),
             window: DateWindow::new(self.window_start, self.window_end),
             received_at: self.received_at,
             participants: u32::try_from(self.participants).unwrap_or(0),
@@ -295,8 +298,8 @@ pub async fn attendees_of(
 ) -> Result<Vec<AttendeeRow>, sqlx::Error> {
     sqlx::query_as!(
         AttendeeRow,
-        r#"SELECT workshop_id AS "workshop_id!", id, city, time_zone, window_start, window_end,
-                  received_at, participants, languages, format
+        r#"SELECT workshop_id AS "workshop_id!", id, city, time_zone, country, window_start,
+                  window_end, received_at, participants, languages, format
            FROM scheduling.enquiries
            WHERE workshop_id = ANY($1) AND status = 'SCHEDULED'
            ORDER BY workshop_id, joined_version, id"#,
@@ -424,6 +427,8 @@ pub struct CalendarQuery<'a> {
     pub days: DaySpan,
     /// The cities whose engagements count (rule 4).
     pub cities: &'a [String],
+    /// The countries whose public holidays count (rule 8) over the days.
+    pub countries: &'a [String],
     /// Joinable candidates of this kind and primary topic, if any are wanted.
     pub joinable: Option<(EnquiryKind, Topic)>,
     /// A workshop to leave out entirely (the one being moved).
@@ -515,6 +520,8 @@ pub async fn load_calendar(
         .into_iter()
         .map(|row| (row.day, u32::try_from(row.load).unwrap_or(u32::MAX)))
         .collect();
+    // Joining checks the newcomer's country only; that is in `countries`.
+    calendar.holidays = holidays_between(conn, query.countries, first, last).await?;
     Ok(Ok(calendar))
 }
 

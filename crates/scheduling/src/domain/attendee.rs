@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use contract::proto::common::v1::{EnquiryKind, Format, Topic};
 use std::collections::BTreeSet;
 
+use super::calendar::Calendar;
 use super::days::{Session, at_local, is_working_day, local_date};
 use super::rules::Rules;
 
@@ -37,6 +38,10 @@ pub struct Attendee {
     pub city: String,
     /// The city's IANA zone: its window, working days and hours are read in it.
     pub time_zone: Tz,
+    /// The city's country, ISO 3166-1 alpha-2: none of its sessions falls on
+    /// one of that country's public holidays (rule 8). Empty when unknown
+    /// (an enquiry from before the contract carried it): no holidays known.
+    pub country: String,
     pub window: DateWindow,
     /// When intake received the enquiry: the lead time counts from here
     /// (never from the planner's clock, so a replay plans the same).
@@ -76,6 +81,27 @@ impl Attendee {
     /// of its working days.
     pub fn working_hours_hold(&self, session: &Session, rules: &Rules) -> bool {
         within_hours(self.time_zone, rules.working_hours, session)
+    }
+
+    /// The first day a session falls on a public holiday of the city's
+    /// country, read as the city's own date at the session's start and at
+    /// its last instant (and, in person, also as `host_zone`'s date, where
+    /// the city's delegation is that day). `None` when there is none.
+    pub fn holiday_during(
+        &self,
+        session: &Session,
+        host_zone: Option<Tz>,
+        calendar: &Calendar,
+    ) -> Option<NaiveDate> {
+        let zones = std::iter::once(self.time_zone).chain(host_zone);
+        zones
+            .flat_map(|zone| {
+                [
+                    local_date(zone, session.start),
+                    local_date(zone, session.last_instant()),
+                ]
+            })
+            .find(|day| calendar.is_holiday(&self.country, *day))
     }
 
     /// The format asked for, `FORMAT_UNSPECIFIED` read as `EITHER`.

@@ -24,12 +24,36 @@ pub struct Calendar {
     /// day of their spans counted (weekends inside a span too): see
     /// [`Calendar::record`] for the exact rule.
     pub day_load: BTreeMap<NaiveDate, u32>,
+    /// Public holidays by country (ISO 3166-1 alpha-2), at least of the
+    /// countries concerned (each attending city's, the host's, the experts')
+    /// over the days read: no session falls on one (rule 8). A country with
+    /// no entry has no holidays known.
+    pub holidays: BTreeMap<String, BTreeSet<NaiveDate>>,
 }
 
 impl Calendar {
     /// The number of workshops and missions on a programme day.
     pub fn load_on(&self, day: NaiveDate) -> u32 {
         self.day_load.get(&day).copied().unwrap_or(0)
+    }
+
+    /// Whether `day` is a public holiday of `country` (never of the empty
+    /// country: an enquiry whose country is unknown).
+    pub fn is_holiday(&self, country: &str, day: NaiveDate) -> bool {
+        !country.is_empty()
+            && self
+                .holidays
+                .get(country)
+                .is_some_and(|days| days.contains(&day))
+    }
+
+    /// Whether `day` is a public holiday of any of `countries`.
+    pub fn is_holiday_of_any<'a>(
+        &self,
+        countries: impl IntoIterator<Item = &'a str>,
+        day: NaiveDate,
+    ) -> bool {
+        countries.into_iter().any(|c| self.is_holiday(c, day))
     }
 
     /// Whether every day of `span` has room for one more (rule 5).

@@ -22,7 +22,9 @@ pub fn programme_day(t: DateTime<Utc>) -> NaiveDate {
     t.with_timezone(&PROGRAMME_ZONE).date_naive()
 }
 
-/// Monday to Friday; the programme knows no public holidays.
+/// Monday to Friday. Public holidays are a calendar's, per country
+/// ([`super::Calendar::is_holiday`]): the planner's searches and checks add
+/// them (rule 8).
 pub fn is_working_day(day: NaiveDate) -> bool {
     !matches!(day.weekday(), Weekday::Sat | Weekday::Sun)
 }
@@ -36,15 +38,30 @@ pub fn next_working_day(day: NaiveDate) -> Option<NaiveDate> {
     Some(next)
 }
 
-/// `count` consecutive working days starting on `first` (itself a working
-/// day): Thursday, Friday, Monday is consecutive.
-pub(crate) fn consecutive_working_days(first: NaiveDate, count: u32) -> Option<Vec<NaiveDate>> {
-    if !is_working_day(first) {
+/// `count` consecutive days on which `open` holds, starting on `first`
+/// (itself open), skipping the others: with `open` a working day that is no
+/// public holiday, a Friday holiday makes Thursday, Monday consecutive, as a
+/// weekend does. Gives up after a year of closed days.
+pub(crate) fn consecutive_open_days(
+    first: NaiveDate,
+    count: u32,
+    open: impl Fn(NaiveDate) -> bool,
+) -> Option<Vec<NaiveDate>> {
+    if !open(first) {
         return None;
     }
     let mut days = vec![first];
     for _ in 1..count.max(1) {
-        days.push(next_working_day(*days.last()?)?);
+        let mut next = days.last()?.succ_opt()?;
+        let mut skipped = 0;
+        while !open(next) {
+            next = next.succ_opt()?;
+            skipped += 1;
+            if skipped > 366 {
+                return None;
+            }
+        }
+        days.push(next);
     }
     Some(days)
 }

@@ -142,6 +142,20 @@ pub(crate) fn no_slot_detail(
             attendee.city
         ));
     }
+    if blockers.holiday {
+        let mut countries: Vec<&str> = vec![rules.experts_country.as_str()];
+        if request.kind == EnquiryKind::JointWorkshop && tried.contains(&Format::InPerson) {
+            countries.push(rules.host_country.as_str());
+        }
+        countries.push(attendee.country.as_str());
+        countries.retain(|c| !c.is_empty());
+        countries.sort_unstable();
+        countries.dedup();
+        reasons.push(format!(
+            "public holidays ({}) fall on days that would otherwise fit",
+            countries.join(", ")
+        ));
+    }
     if blockers.full {
         reasons.push(format!(
             "the days that fit already hold {} workshops or missions",

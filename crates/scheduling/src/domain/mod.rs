@@ -55,6 +55,15 @@
 //!   engagement of an attending city: its `busy` spans, and the span of
 //!   every workshop in [`Calendar::workshops`] it attends.
 //! - Rule 5, programme capacity: every day of the span has `day_load < 3`.
+//! - Rule 8, public holidays ([`Calendar::holidays`]): in person, no
+//!   session's date in the host's zone is a holiday of the host's country
+//!   ([`Rules::host_country`]; a mission's is its city's), of the experts'
+//!   ([`Rules::experts_country`], Korea) or of an attending city's country
+//!   (whose own date is checked too); virtual, no session's Seoul date is a
+//!   Korean holiday and no city's local date a holiday of its country.
+//!   Holidays are laid out like weekends: with a Friday holiday, Thursday and
+//!   Monday are consecutive working days. A city with no known country
+//!   (empty [`Attendee::country`]) has no holidays.
 //!
 //! The search walks candidate first days in order (at most a window's year)
 //! and checks each in O(log n); the first that passes is taken.
@@ -66,7 +75,9 @@
 //! format (`EITHER` takes either); a shared language; the city not already
 //! in it; at most 40 participants and 5 cities after joining; sessions that
 //! keep the lead time, the city's window and (virtual) its working hours;
-//! and no overlap with the city's engagements. The workshop's dates do not
+//! no session on a public holiday of the city's country (in its own date,
+//! and in person also the host's); and no overlap with the city's
+//! engagements. The workshop's dates do not
 //! change, so rule 5 is not concerned. Of those that accept, the one with the
 //! earliest first session wins, then the smallest id; the joiner takes the
 //! workshop's format. The capacity limits grouping only: a single enquiry of
@@ -174,6 +185,11 @@ pub fn plan(request: &Request, calendar: &Calendar, rules: &Rules) -> Decision {
     let mut best: Option<NewWorkshop> = None;
     for format in formats {
         let (shape, host_city, time_zone) = layout(request, *format, rules);
+        let host_country = match (request.kind, format) {
+            (EnquiryKind::PilotProject, _) => Some(attendee.country.as_str()),
+            (_, Format::InPerson) => Some(rules.host_country.as_str()),
+            _ => None,
+        };
         let search = Search {
             shape,
             attendees: std::slice::from_ref(attendee),
@@ -181,6 +197,7 @@ pub fn plan(request: &Request, calendar: &Calendar, rules: &Rules) -> Decision {
             busy: &busy,
             rules,
             after: None,
+            host_country,
         };
         let Some(sessions) = search.earliest(&mut blockers) else {
             continue;
@@ -243,8 +260,27 @@ pub fn next_slot(
         busy: &busy,
         rules,
         after: Some(current.first),
+        host_country: host_country(workshop, rules),
     }
     .earliest(&mut Blockers::default())
+}
+
+/// The country of an in-person workshop's host: the programme's host's
+/// ([`Rules::host_country`]) or, for a mission, its city's. `None` when
+/// virtual or when the host is none of its cities (its holidays unknown).
+fn host_country<'a>(workshop: &'a PlannedWorkshop, rules: &'a Rules) -> Option<&'a str> {
+    if workshop.format != Format::InPerson {
+        return None;
+    }
+    let host = workshop.host_city.as_deref()?;
+    if host == rules.host_city {
+        return Some(rules.host_country.as_str());
+    }
+    workshop
+        .attendees
+        .iter()
+        .find(|a| a.city == host)
+        .map(|a| a.country.as_str())
 }
 
 /// The joint workshop `request` should join, if any: of those that accept
@@ -258,7 +294,7 @@ fn best_join<'c>(
     calendar
         .workshops
         .iter()
-        .filter(|w| w.check_join(request, busy, rules).is_ok())
+        .filter(|w| w.check_join(request, calendar, busy, rules).is_ok())
         .filter_map(|w| Some((w.first_session()?.start, w.id.as_str(), w)))
         .min_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)))
         .map(|(_, _, w)| w)

@@ -11,7 +11,10 @@
 //! - the next slot of any planned workshop is strictly later and keeps every
 //!   rule;
 //! - on an empty calendar a pilot project lands on the first working day the
-//!   lead time and window allow.
+//!   lead time and window allow;
+//! - with public holidays in the calendar, no session of a planned or joined
+//!   workshop, nor of one moved to its next slot, falls on a holiday of
+//!   Korea, of its host's country or of an attending city's country (rule 8).
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
@@ -44,6 +47,11 @@ const CITIES: [(&str, &str); 15] = [
     ("karachi", "Asia/Karachi"),
     ("kabul", "Asia/Kabul"),
     ("tehran", "Asia/Tehran"),
+];
+
+/// The countries of [`CITIES`], in the same order.
+const COUNTRIES: [&str; 15] = [
+    "ID", "MV", "LK", "IN", "NP", "BD", "MM", "TH", "ID", "PH", "JP", "MN", "PK", "AF", "IR",
 ];
 
 const KINDS: [EnquiryKind; 3] = [
@@ -107,6 +115,7 @@ prop_compose! {
                 enquiry_id: format!("enq-{index}"),
                 city: code.to_owned(),
                 time_zone: zone(tz),
+                country: COUNTRIES[city].to_owned(),
                 window: DateWindow::new(start, start + Duration::days(window_days)),
                 received_at,
                 participants,
@@ -145,7 +154,92 @@ prop_compose! {
     }
 }
 
+prop_compose! {
+    /// Public holidays of Korea and the cities' countries over the months
+    /// the requests use: some runs of a day or several, dense enough that
+    /// many candidate days are one.
+    fn holidays()(
+        runs in prop::collection::vec((0..=COUNTRIES.len(), 0i64..150, 1i64..4), 0..40),
+    ) -> Calendar {
+        let mut calendar = Calendar::default();
+        for (country, offset, len) in runs {
+            let country = COUNTRIES.get(country).copied().unwrap_or("KR");
+            let first = origin() + Duration::days(offset);
+            calendar
+                .holidays
+                .entry(country.to_owned())
+                .or_default()
+                .extend((0..len).map(|i| first + Duration::days(i)));
+        }
+        calendar
+    }
+}
+
 // ---- the oracle --------------------------------------------------------------
+
+/// Rule 8, from DOMAIN.md: no session falls on a public holiday of Korea,
+/// of the host's country or of an attending city's country. Each country's
+/// day is read where it matters: Korea's in Seoul, a city's in its own zone,
+/// and in person every country's also in the host's zone.
+fn check_no_holiday(w: &PlannedWorkshop, holidays: &Calendar) -> Result<(), TestCaseError> {
+    let off = |country: &str, day: NaiveDate| {
+        holidays
+            .holidays
+            .get(country)
+            .is_some_and(|days| days.contains(&day))
+    };
+    let host_country = match (w.format, w.host_city.as_deref()) {
+        (Format::InPerson, Some("seoul")) => Some("KR"),
+        (Format::InPerson, Some(host)) => w
+            .attendees
+            .iter()
+            .find(|a| a.city == host)
+            .map(|a| a.country.as_str()),
+        _ => None,
+    };
+    for s in &w.sessions {
+        for t in [s.start, s.end - Duration::seconds(1)] {
+            let seoul_day = local(t, seoul()).0;
+            prop_assert!(
+                !off("KR", seoul_day),
+                "{} on a Korean holiday: {:?}",
+                w.id,
+                s
+            );
+            if w.format == Format::InPerson {
+                let host_day = local(t, w.time_zone).0;
+                prop_assert!(
+                    !off("KR", host_day),
+                    "{} on a Korean holiday: {:?}",
+                    w.id,
+                    s
+                );
+                if let Some(country) = host_country {
+                    prop_assert!(!off(country, host_day), "{} on its host's holiday", w.id);
+                }
+                for a in &w.attendees {
+                    prop_assert!(
+                        !off(&a.country, host_day),
+                        "{} on {}'s holiday",
+                        w.id,
+                        a.city
+                    );
+                }
+            }
+            for a in &w.attendees {
+                let own = local(t, a.time_zone).0;
+                prop_assert!(
+                    !off(&a.country, own),
+                    "{} on {}'s holiday {}",
+                    w.id,
+                    a.city,
+                    own
+                );
+            }
+        }
+    }
+    Ok(())
+}
 
 /// The oracle's own programme days of a session list: Seoul dates from the
 /// first start to the last session's last second.
@@ -409,6 +503,47 @@ proptest! {
     }
 
     #[test]
+    fn no_session_planned_joined_or_moved_falls_on_a_public_holiday(
+        requests in requests(),
+        holidays in holidays(),
+    ) {
+        let rules = Rules::default();
+        let mut calendar = holidays.clone();
+        for (i, request) in requests.iter().enumerate() {
+            match plan(request, &calendar, &rules) {
+                Decision::Join { workshop_id, .. } => {
+                    let workshop = calendar
+                        .workshops
+                        .iter_mut()
+                        .find(|w| w.id == workshop_id)
+                        .expect("the joined workshop is in the calendar");
+                    workshop.admit(request.attendee.clone(), &rules);
+                    check_no_holiday(workshop, &holidays)?;
+                }
+                Decision::New(new) => {
+                    let workshop = new.into_planned(format!("w-{i:03}"), request);
+                    check_no_holiday(&workshop, &holidays)?;
+                    calendar.record(workshop);
+                }
+                Decision::Unschedulable { .. } => {}
+            }
+        }
+        for (i, workshop) in calendar.workshops.iter().enumerate().take(4) {
+            let mut others = holidays.clone();
+            for (j, other) in calendar.workshops.iter().enumerate() {
+                if j != i {
+                    others.record(other.clone());
+                }
+            }
+            if let Some(sessions) = next_slot(workshop, &others, &rules) {
+                let mut moved = workshop.clone();
+                moved.sessions = sessions;
+                check_no_holiday(&moved, &holidays)?;
+            }
+        }
+    }
+
+    #[test]
     fn on_an_empty_calendar_a_mission_starts_on_the_first_working_day_allowed(
         city in 0..CITIES.len(),
         received_minutes in 0i64..60 * 24 * 60,
@@ -425,6 +560,7 @@ proptest! {
                 enquiry_id: "enq".into(),
                 city: code.into(),
                 time_zone: tz,
+                country: COUNTRIES[city].into(),
                 window: DateWindow::new(start, start + Duration::days(window_days)),
                 received_at,
                 participants: 5,

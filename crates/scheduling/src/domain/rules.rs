@@ -23,6 +23,12 @@ pub struct Rules {
     pub host_city: String,
     /// The host city's zone.
     pub host_zone: Tz,
+    /// The host city's country (ISO 3166-1 alpha-2): no in-person joint
+    /// workshop falls on one of its public holidays (rule 8).
+    pub host_country: String,
+    /// Where the experts work (ISO 3166-1 alpha-2): no session of any kind
+    /// falls on one of its public holidays (rule 8, "or of Korea").
+    pub experts_country: String,
     /// Rule 5: at most this many workshops or missions on one programme day.
     pub max_workshops_per_day: u32,
     /// Rule 3: a joint workshop takes cities in only while it stays within
@@ -63,6 +69,8 @@ impl Default for Rules {
             experts_zone: chrono_tz::Asia::Seoul,
             host_city: "seoul".to_owned(),
             host_zone: chrono_tz::Asia::Seoul,
+            host_country: "KR".to_owned(),
+            experts_country: "KR".to_owned(),
             max_workshops_per_day: 3,
             max_participants: 40,
             max_cities: 5,

@@ -16,7 +16,7 @@ use chrono_tz::Tz;
 use super::attendee::{Attendee, within_hours};
 use super::calendar::{Busy, Calendar};
 use super::days::{
-    DaySpan, Session, at_local, consecutive_working_days, is_working_day, local_date, span_of,
+    DaySpan, Session, at_local, consecutive_open_days, is_working_day, local_date, span_of,
 };
 use super::rules::Rules;
 
@@ -64,6 +64,8 @@ pub(crate) struct Blockers {
     pub engaged: bool,
     /// A day already at the programme's limit (rule 5).
     pub full: bool,
+    /// A public holiday of a country concerned (rule 8).
+    pub holiday: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +75,7 @@ enum Blocker {
     NoCommonHours,
     Engaged,
     Full,
+    Holiday,
     /// Not after the day the search must pass (not a reason to tell anyone).
     NotLater,
 }
@@ -85,6 +88,7 @@ impl Blockers {
             Blocker::NoCommonHours => self.no_common_hours = true,
             Blocker::Engaged => self.engaged = true,
             Blocker::Full => self.full = true,
+            Blocker::Holiday => self.holiday = true,
             Blocker::NotLater => {}
         }
     }
@@ -102,6 +106,9 @@ pub(crate) struct Search<'a> {
     pub rules: &'a Rules,
     /// Only sessions whose span starts strictly after this programme day.
     pub after: Option<NaiveDate>,
+    /// In person, the host's country: its public holidays count too (rule
+    /// 8). `None` when virtual.
+    pub host_country: Option<&'a str>,
 }
 
 impl Search<'_> {
@@ -127,8 +134,24 @@ impl Search<'_> {
             });
             return None;
         }
+        // Days are laid out on working days that are no public holiday of a
+        // country concerned, read in the layout's zone (a cautious reading:
+        // `verify` then checks each city's own date).
+        let countries = self.holiday_countries();
+        let open = |d: NaiveDate| {
+            is_working_day(d)
+                && !self
+                    .calendar
+                    .is_holiday_of_any(countries.iter().copied(), d)
+        };
         for day in DaySpan::new(from, to).days().filter(|d| is_working_day(*d)) {
-            let Some(days) = consecutive_working_days(day, self.shape.days()) else {
+            if !open(day) {
+                if (first..=window_end).contains(&day) {
+                    blockers.note(Blocker::Holiday);
+                }
+                continue;
+            }
+            let Some(days) = consecutive_open_days(day, self.shape.days(), open) else {
                 continue;
             };
             match self
@@ -136,10 +159,61 @@ impl Search<'_> {
                 .and_then(|sessions| self.verify(&sessions).map(|()| sessions))
             {
                 Ok(sessions) => return Some(sessions),
-                Err(blocker) => blockers.note(blocker),
+                Err(blocker) => {
+                    blockers.note(blocker);
+                    // A run stretched past a holiday counts it as in the way.
+                    if let (Some(a), Some(b)) = (days.first(), days.last())
+                        && DaySpan::new(*a, *b)
+                            .days()
+                            .any(|d| is_working_day(d) && !open(d))
+                    {
+                        blockers.note(Blocker::Holiday);
+                    }
+                }
             }
         }
         None
+    }
+
+    /// The countries whose holidays every session avoids: the experts', the
+    /// host's (in person) and each attending city's (unknown ones left out).
+    fn holiday_countries(&self) -> Vec<&str> {
+        let mut countries: Vec<&str> = [self.rules.experts_country.as_str()]
+            .into_iter()
+            .chain(self.host_country)
+            .chain(self.attendees.iter().map(|a| a.country.as_str()))
+            .filter(|c| !c.is_empty())
+            .collect();
+        countries.sort_unstable();
+        countries.dedup();
+        countries
+    }
+
+    /// Whether a session falls on a public holiday (rule 8): in person, the
+    /// host's date is no holiday of the host's country, the experts' or any
+    /// attending city's (each city's own date too); virtual, the experts'
+    /// date is none of theirs and each city's date none of its country's.
+    fn on_holiday(&self, sessions: &[Session]) -> bool {
+        let (calendar, rules) = (self.calendar, self.rules);
+        sessions.iter().any(|s| {
+            let (zone, host_zone) = match self.shape {
+                Shape::InPerson { zone, .. } => (zone, Some(zone)),
+                Shape::Virtual { .. } => (rules.experts_zone, None),
+            };
+            let dates = [
+                local_date(zone, s.start),
+                local_date(zone, s.last_instant()),
+            ];
+            dates.iter().any(|d| {
+                calendar.is_holiday(&rules.experts_country, *d)
+                    || self
+                        .host_country
+                        .is_some_and(|c| calendar.is_holiday(c, *d))
+            }) || self
+                .attendees
+                .iter()
+                .any(|a| a.holiday_during(s, host_zone, calendar).is_some())
+        })
     }
 
     /// The latest of the cities' earliest starts.
@@ -289,6 +363,9 @@ impl Search<'_> {
         };
         if !hours_hold {
             return Err(Blocker::NoCommonHours);
+        }
+        if self.on_holiday(sessions) {
+            return Err(Blocker::Holiday);
         }
         let span = span_of(sessions).ok_or(Blocker::NoCommonHours)?;
         if self.after.is_some_and(|after| span.first <= after) {

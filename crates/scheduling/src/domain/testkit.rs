@@ -31,12 +31,35 @@ pub fn attendee(city: &str, time_zone: &str) -> Attendee {
         enquiry_id: format!("enq-{city}"),
         city: city.to_owned(),
         time_zone: zone(time_zone),
+        country: country_of(time_zone).to_owned(),
         window: DateWindow::new(day(2027, 3, 1), day(2027, 4, 30)),
         received_at: utc(2027, 1, 10, 0, 0),
         participants: 10,
         languages: languages(&["en"]),
         format: Format::Either,
     }
+}
+
+/// The country of the fixtures' zones; empty (no holidays known) otherwise.
+pub fn country_of(time_zone: &str) -> &'static str {
+    match time_zone {
+        "Asia/Makassar" => "ID",
+        "Asia/Colombo" => "LK",
+        "Indian/Maldives" => "MV",
+        "Asia/Kolkata" => "IN",
+        "Asia/Seoul" => "KR",
+        _ => "",
+    }
+}
+
+/// `calendar` with `days` as public holidays of `country`.
+pub fn with_holidays(mut calendar: Calendar, country: &str, days: &[NaiveDate]) -> Calendar {
+    calendar
+        .holidays
+        .entry(country.to_owned())
+        .or_default()
+        .extend(days.iter().copied());
+    calendar
 }
 
 pub fn request(attendee: Attendee, kind: EnquiryKind) -> Request {

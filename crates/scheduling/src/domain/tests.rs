@@ -714,3 +714,154 @@ fn unschedulable_codes_read_as_the_contract_spells_them() {
         "NO_EXPERT_AFTER_RETRIES"
     );
 }
+
+// ---- public holidays (rule 8) ---------------------------------------------------
+
+#[test]
+fn when_the_windows_first_working_day_is_a_korean_holiday_the_workshop_starts_the_next_day() {
+    let rules = Rules::default();
+    // 1 March 2027, a Monday, is Korea's Independence Movement Day.
+    let calendar = with_holidays(Calendar::default(), "KR", &[day(2027, 3, 1)]);
+    for format in [Format::InPerson, Format::Virtual] {
+        let new = new_of(plan(
+            &joint(with_format(makassar(), format)),
+            &calendar,
+            &rules,
+        ));
+        let days: Vec<_> = new
+            .sessions
+            .iter()
+            .map(|s| programme_day(s.start))
+            .collect();
+        assert_eq!(days, vec![day(2027, 3, 2), day(2027, 3, 3)], "{format:?}");
+    }
+}
+
+#[test]
+fn a_holiday_of_the_citys_country_is_avoided_and_one_of_another_country_is_not() {
+    let rules = Rules::default();
+    let in_person = joint(with_format(makassar(), Format::InPerson));
+    // Indonesia's holiday on Tuesday is skipped like a weekend day: Monday
+    // and Wednesday are consecutive working days, and no session is on it.
+    let indonesian = with_holidays(Calendar::default(), "ID", &[day(2027, 3, 2)]);
+    let days: Vec<_> = new_of(plan(&in_person, &indonesian, &rules))
+        .sessions
+        .iter()
+        .map(|s| programme_day(s.start))
+        .collect();
+    assert_eq!(days, vec![day(2027, 3, 1), day(2027, 3, 3)]);
+    // Sri Lanka's holiday is none of Makassar's business.
+    let sri_lankan = with_holidays(Calendar::default(), "LK", &[day(2027, 3, 1)]);
+    let first = new_of(plan(&in_person, &sri_lankan, &rules)).sessions[0].start;
+    assert_eq!(programme_day(first), day(2027, 3, 1));
+    // Nor does a city of unknown country (an enquiry from before the
+    // contract carried it) avoid any country's holidays but Korea's.
+    let mut unknown = makassar();
+    unknown.country = String::new();
+    let first = new_of(plan(
+        &joint(with_format(unknown, Format::InPerson)),
+        &indonesian,
+        &rules,
+    ))
+    .sessions[0]
+        .start;
+    assert_eq!(programme_day(first), day(2027, 3, 1));
+}
+
+#[test]
+fn a_mission_skips_a_holiday_of_its_city_like_a_weekend() {
+    let rules = Rules::default();
+    let calendar = with_holidays(Calendar::default(), "ID", &[day(2027, 3, 3)]);
+    let new = new_of(plan(
+        &request(makassar(), EnquiryKind::PilotProject),
+        &calendar,
+        &rules,
+    ));
+    let tz = zone("Asia/Makassar");
+    let days: Vec<_> = new
+        .sessions
+        .iter()
+        .map(|s| s.start.with_timezone(&tz).date_naive())
+        .collect();
+    assert_eq!(
+        days,
+        vec![
+            day(2027, 3, 1),
+            day(2027, 3, 2),
+            day(2027, 3, 4),
+            day(2027, 3, 5),
+            day(2027, 3, 8)
+        ]
+    );
+}
+
+#[test]
+fn a_consultation_is_not_held_on_the_citys_local_holiday() {
+    let rules = Rules::default();
+    let calendar = with_holidays(Calendar::default(), "LK", &[day(2027, 3, 1)]);
+    let new = new_of(plan(
+        &request(colombo(), EnquiryKind::ConsultativeSupport),
+        &calendar,
+        &rules,
+    ));
+    let local = new.sessions[0].start.with_timezone(&zone("Asia/Colombo"));
+    assert_eq!(local.date_naive(), day(2027, 3, 2));
+}
+
+#[test]
+fn a_city_does_not_join_a_workshop_on_a_holiday_of_its_country_and_gets_its_own() {
+    let rules = Rules::default();
+    let (calendar, workshop) = colombo_workshop(&rules);
+    let first = programme_day(workshop.sessions[0].start);
+    let calendar = with_holidays(calendar, "ID", &[first]);
+    let newcomer = joint(makassar());
+    assert_eq!(
+        workshop.can_accept(&newcomer, &calendar, &rules),
+        Err(JoinRefusal::Holiday {
+            day: first,
+            country: "ID".into()
+        })
+    );
+    match plan(&newcomer, &calendar, &rules) {
+        Decision::New(new) => {
+            assert!(new.sessions.iter().all(|s| programme_day(s.start) != first));
+        }
+        other => panic!("expected a workshop of its own, got {other:?}"),
+    }
+}
+
+#[test]
+fn no_slot_in_window_says_when_holidays_stood_in_the_way() {
+    let rules = Rules::default();
+    let only_monday = with_window(makassar(), day(2027, 3, 1), day(2027, 3, 1));
+    let calendar = with_holidays(Calendar::default(), "KR", &[day(2027, 3, 1)]);
+    match plan(
+        &request(only_monday.clone(), EnquiryKind::ConsultativeSupport),
+        &calendar,
+        &rules,
+    ) {
+        Decision::Unschedulable { code, detail } => {
+            assert_eq!(code, UnschedulableCode::NoSlotInWindow);
+            assert!(detail.contains("public holidays (ID, KR)"), "{detail}");
+        }
+        other => panic!("expected NO_SLOT_IN_WINDOW, got {other:?}"),
+    }
+    // Without the holiday the same window fits, and the detail of a window
+    // too short says nothing of holidays.
+    assert!(matches!(
+        plan(
+            &request(only_monday.clone(), EnquiryKind::ConsultativeSupport),
+            &Calendar::default(),
+            &rules
+        ),
+        Decision::New(_)
+    ));
+    match plan(
+        &request(only_monday, EnquiryKind::PilotProject),
+        &Calendar::default(),
+        &rules,
+    ) {
+        Decision::Unschedulable { detail, .. } => assert!(!detail.contains("holiday"), "{detail}"),
+        other => panic!("expected NO_SLOT_IN_WINDOW, got {other:?}"),
+    }
+}

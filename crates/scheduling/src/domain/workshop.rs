@@ -3,6 +3,7 @@
 //! when not: [`JoinRefusal`]) and the languages it is held in
 //! ([`workshop_languages`]).
 
+use chrono::NaiveDate;
 use chrono_tz::Tz;
 use contract::proto::common::v1::{EnquiryKind, Format, Topic};
 use std::collections::BTreeSet;
@@ -62,6 +63,8 @@ pub enum JoinRefusal {
     OutsideWorkingHours,
     #[error("the city has another workshop or mission on those days")]
     CityEngaged,
+    #[error("a session falls on {day}, a public holiday in {country}")]
+    Holiday { day: NaiveDate, country: String },
 }
 
 impl PlannedWorkshop {
@@ -100,13 +103,15 @@ impl PlannedWorkshop {
         rules: &Rules,
     ) -> Result<(), JoinRefusal> {
         let busy = Busy::of(calendar, [request.attendee.city.as_str()]);
-        self.check_join(request, &busy, rules)
+        self.check_join(request, calendar, &busy, rules)
     }
 
-    /// [`Self::can_accept`] with the city's engagements already indexed.
+    /// [`Self::can_accept`] with the city's engagements already indexed
+    /// (`busy`); `calendar` gives the public holidays.
     pub(crate) fn check_join(
         &self,
         request: &Request,
+        calendar: &Calendar,
         busy: &Busy,
         rules: &Rules,
     ) -> Result<(), JoinRefusal> {
@@ -157,6 +162,19 @@ impl PlannedWorkshop {
                 .all(|s| newcomer.working_hours_hold(s, rules))
         {
             return Err(JoinRefusal::OutsideWorkingHours);
+        }
+        // Rule 8 for the newcomer: the workshop's own and Korea's holidays
+        // were kept when it was planned; the newcomer's country's were not.
+        let host_zone = (self.format == Format::InPerson).then_some(self.time_zone);
+        if let Some(day) = self
+            .sessions
+            .iter()
+            .find_map(|s| newcomer.holiday_during(s, host_zone, calendar))
+        {
+            return Err(JoinRefusal::Holiday {
+                day,
+                country: newcomer.country.clone(),
+            });
         }
         if busy.overlaps(&span) {
             return Err(JoinRefusal::CityEngaged);

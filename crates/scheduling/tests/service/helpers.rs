@@ -303,7 +303,7 @@ pub fn window(enquiry: &mut EnquiryReceived, start: &str, end: &str) {
     });
 }
 
-fn pbjson_types_timestamp(at: DateTime<Utc>) -> pbjson_types::Timestamp {
+pub fn pbjson_types_timestamp(at: DateTime<Utc>) -> pbjson_types::Timestamp {
     pbjson_types::Timestamp {
         seconds: at.timestamp(),
         nanos: 0,

@@ -1,7 +1,9 @@
 //! Public holiday calendars through the operators' commands: what an import
 //! stores, what a refused file leaves alone, and what the planner avoids.
 
-use crate::helpers::{TestService, seed_holidays};
+use crate::helpers::{
+    TestService, enquiry, pbjson_types_timestamp, seed_holidays, span, utc, window,
+};
 use serde_json::{Value, json};
 
 /// `holidays.list` of one country, as (day, name) pairs.
@@ -160,5 +162,45 @@ async fn an_import_replaces_the_years_its_file_covers_and_no_others() {
         .into_iter()
         .collect();
     assert_eq!(after, expected);
+    service.stop().await;
+}
+
+#[tokio::test]
+async fn an_enquiry_whose_window_opens_on_new_years_day_is_not_planned_on_a_holiday() {
+    let mut service = TestService::spawn().await;
+    service.import_seed_holidays("KR").await;
+    service.import_seed_holidays("ID").await;
+
+    // Received early enough that the lead time leaves 1 January 2027 (a
+    // Friday, New Year's Day in Korea and Indonesia) as the first candidate:
+    // without holidays the workshop would be Friday 1 and Monday 4 January.
+    let mut makassar = enquiry("makassar", "Asia/Makassar");
+    makassar.received_at = Some(pbjson_types_timestamp(utc("2026-12-01T00:00:00Z")));
+    window(&mut makassar, "2027-01-01", "2027-01-31");
+    service.receive(&makassar).await;
+
+    let scheduled = service.next().await.scheduled();
+    let seoul: chrono_tz::Tz = "Asia/Seoul".parse().expect("a zone");
+    let days: Vec<String> = scheduled
+        .sessions
+        .iter()
+        .map(|s| span(s).0.with_timezone(&seoul).date_naive().to_string())
+        .collect();
+    // Tuesday 5 January is Isra' and Mi'raj in Indonesia (the seed file's
+    // estimate): skipped like a weekend day, so Monday and Wednesday.
+    assert_eq!(days, ["2027-01-04", "2027-01-06"]);
+    for country in ["KR", "ID"] {
+        let holidays = listed(&service, json!({ "country": country, "year": 2027 })).await;
+        assert!(
+            holidays.iter().any(|(d, _)| d == "2027-01-01"),
+            "{country}: New Year"
+        );
+        for d in &days {
+            assert!(
+                !holidays.iter().any(|(h, _)| h == d),
+                "{d} is a holiday in {country}"
+            );
+        }
+    }
     service.stop().await;
 }
