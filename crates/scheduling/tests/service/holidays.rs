@@ -34,18 +34,11 @@ async fn import(service: &TestService, country: &str, ics: &str) -> Result<Value
         .await
 }
 
-#[tokio::test]
-async fn a_seed_file_round_trips_every_day_it_marks_is_listed_with_its_name() {
-    let service = TestService::spawn().await;
-    let reply = service.import_seed_holidays("KR").await;
-    assert_eq!(reply["country"], "KR");
-    assert_eq!(reply["years"], json!([2026, 2027, 2028]));
-    assert_eq!(reply["source"], "KR.ics");
-
-    // The expected days, read from the file independently of the importer:
-    // each event's DTSTART up to (not including) its DTEND.
-    let text = std::fs::read_to_string(seed_holidays("KR")).expect("KR.ics");
-    let mut expected = Vec::new();
+/// The days a seed file marks, read from it independently of the importer:
+/// each event's DTSTART up to (not including) its DTEND.
+fn seed_days(country: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(seed_holidays(country)).expect("a seed file");
+    let mut days = Vec::new();
     for event in text.split("BEGIN:VEVENT").skip(1) {
         let field = |name: &str| {
             event
@@ -55,27 +48,53 @@ async fn a_seed_file_round_trips_every_day_it_marks_is_listed_with_its_name() {
         };
         let first = field("DTSTART;VALUE=DATE:").expect("DTSTART");
         let end = field("DTEND;VALUE=DATE:").unwrap_or(first.succ_opt().expect("a day"));
-        expected.extend(
+        days.extend(
             first
                 .iter_days()
                 .take_while(|d| *d < end)
                 .map(|d| d.to_string()),
         );
     }
-    expected.sort();
-    expected.dedup();
+    days.sort();
+    days.dedup();
+    days
+}
 
-    let days = listed(&service, json!({ "country": "KR" })).await;
-    let listed_days: Vec<String> = days.iter().map(|(d, _)| d.clone()).collect();
-    assert_eq!(listed_days, expected);
-    assert_eq!(reply["days"], json!(expected.len()));
-    assert!(days.contains(&("2027-01-01".to_owned(), "New Year's Day".to_owned())));
-    // Chuseok is three days in one event (DTEND exclusive).
-    let chuseok: Vec<_> = days
+#[tokio::test]
+async fn a_seed_file_round_trips_every_day_it_marks_is_listed_with_its_name() {
+    let service = TestService::spawn().await;
+    for country in ["KR", "MN"] {
+        let reply = service.import_seed_holidays(country).await;
+        assert_eq!(reply["country"], country);
+        assert_eq!(reply["years"], json!([2026, 2027, 2028]));
+        assert_eq!(reply["source"], format!("{country}.ics"));
+        let expected = seed_days(country);
+        assert_eq!(reply["days"], json!(expected.len()));
+        let days = listed(&service, json!({ "country": country })).await;
+        let listed_days: Vec<String> = days.iter().map(|(d, _)| d.clone()).collect();
+        assert_eq!(listed_days, expected, "{country}");
+    }
+
+    let korea = listed(&service, json!({ "country": "KR" })).await;
+    assert!(korea.contains(&("2027-01-01".to_owned(), "New Year's Day".to_owned())));
+    // Naadam is one event of six days (DTEND exclusive): each day is listed.
+    let mongolia = listed(&service, json!({ "country": "MN", "year": 2027 })).await;
+    let naadam: Vec<&str> = mongolia
         .iter()
-        .filter(|(d, _)| d.starts_with("2027-09-1"))
+        .filter(|(_, name)| name.starts_with("National Festival"))
+        .map(|(d, _)| d.as_str())
         .collect();
-    assert_eq!(chuseok.len(), 3, "{chuseok:?}");
+    assert_eq!(
+        naadam,
+        [
+            "2027-07-10",
+            "2027-07-11",
+            "2027-07-12",
+            "2027-07-13",
+            "2027-07-14",
+            "2027-07-15"
+        ]
+    );
 
     let in_2027 = listed(&service, json!({ "country": "kr", "year": 2027 })).await;
     assert!(!in_2027.is_empty() && in_2027.iter().all(|(d, _)| d.starts_with("2027-")));
