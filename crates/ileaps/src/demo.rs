@@ -18,6 +18,7 @@ use std::time::Duration;
 
 const SEED_CITIES: &str = "deploy/seed/cities.yaml";
 const SEED_EXPERTS: &str = "deploy/seed/experts.yaml";
+const SEED_HOLIDAYS: &str = "deploy/seed/holidays";
 
 /// What happened to one message of the feed.
 #[derive(Debug, Default, Clone)]
@@ -55,16 +56,52 @@ pub async fn run(keep_running: bool) -> Result<()> {
     result
 }
 
-/// A seed file of `deploy/seed/`, from the checkout or the working directory.
+/// A seed file or folder of `deploy/seed/`, from the checkout or the
+/// working directory.
 fn seed_file(relative: &str) -> PathBuf {
     let in_checkout = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .join(relative);
-    if in_checkout.is_file() {
+    if in_checkout.exists() {
         in_checkout
     } else {
         PathBuf::from(relative)
     }
+}
+
+/// Imports every seed holiday calendar (`deploy/seed/holidays/<CC>.ics`),
+/// so the demo's plans keep clear of the cities' and Korea's holidays.
+async fn import_seed_holidays(client: &async_nats::Client) -> Result<()> {
+    let folder = seed_file(SEED_HOLIDAYS);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
+        .with_context(|| format!("reading {}", folder.display()))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    files.retain(|path| path.extension().is_some_and(|e| e == "ics"));
+    files.sort();
+    let mut imported = Vec::new();
+    for file in &files {
+        let country = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .context("a holiday file named by its country")?;
+        let body = crate::operator::read_holiday_file(country, file)?;
+        let reply = admin::request(
+            client,
+            Service::Scheduling,
+            "holidays.import",
+            &body,
+            Duration::from_secs(10),
+        )
+        .await
+        .with_context(|| format!("importing {}", file.display()))?;
+        imported.push(format!("{country} {}", reply["days"]));
+    }
+    println!(
+        "imported the seed's public holidays (days per country): {}\n",
+        imported.join(", ")
+    );
+    Ok(())
 }
 
 async fn play(client: &async_nats::Client, js: &async_nats::jetstream::Context) -> Result<()> {
@@ -90,10 +127,11 @@ async fn play(client: &async_nats::Client, js: &async_nats::jetstream::Context) 
     .await
     .context("importing the seed's expert roster")?;
     println!(
-        "imported the seed's experts: {} added, {} updated\n",
+        "imported the seed's experts: {} added, {} updated",
         imported["added"].as_array().map_or(0, Vec::len),
         imported["updated"].as_array().map_or(0, Vec::len)
     );
+    import_seed_holidays(client).await?;
     let mut programme_stream = events::reader(js, subjects::EVENTS_ALL, false).await?;
     let mut notification_stream = events::reader(js, "ileaps.events.notification.>", false).await?;
     let started = std::time::SystemTime::now();

@@ -30,7 +30,11 @@ struct Cli {
 enum Command {
     /// Run every service in this process, with one /healthz, /readyz and
     /// /metrics on ILEAPS_HTTP_ADDR. Starts private NATS and Postgres when
-    /// none answer at ILEAPS_NATS_URL and ILEAPS_DATABASE_URL.
+    /// none answer at ILEAPS_NATS_URL and ILEAPS_DATABASE_URL. On a new
+    /// database, import the cities, the experts and every country's public
+    /// holidays once (`admin cities|experts|holidays import`, see
+    /// docs/operations.md, "Operator data"): without holidays, sessions may
+    /// fall on them.
     Run,
     /// `run`, plus the seed's cities and a realistic feed of their enquiries,
     /// shown as they are handled, with a summary at the end.
