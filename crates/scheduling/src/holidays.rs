@@ -146,9 +146,8 @@ pub fn parse_calendar(text: &str) -> Result<HolidayCalendar, Problems> {
     let event_lines = EventLines::of(&unfolded);
     let mut problems = Vec::new();
     let mut days: BTreeMap<NaiveDate, String> = BTreeMap::new();
-    let mut count = 0usize;
-    for (index, event) in events(root).into_iter().enumerate() {
-        count += 1;
+    let events = events(root);
+    for (index, event) in events.iter().enumerate() {
         let Some(span) = event_lines.get(index) else {
             problems.push(Problem::general(
                 "an event could not be matched to its lines",
@@ -175,7 +174,7 @@ pub fn parse_calendar(text: &str) -> Result<HolidayCalendar, Problems> {
             }
         }
     }
-    if count == 0 {
+    if events.is_empty() {
         problems.push(Problem::at(
             1,
             "the file has no events (VEVENT): no holidays",
@@ -233,11 +232,7 @@ fn read_event(event: &Component<'_>) -> Result<(NaiveDate, NaiveDate, String), E
     for recurring in ["RRULE", "RDATE"] {
         if event.find_prop(recurring).is_some() {
             return Err(EventProblem::on(
-                if recurring == "RRULE" {
-                    "RRULE"
-                } else {
-                    "RDATE"
-                },
+                recurring,
                 format!(
                     "{recurring}: recurring events are not taken; list each year's holiday as its own event"
                 ),
