@@ -25,8 +25,9 @@
 //!
 //! # Days
 //!
-//! - *Working day*: Monday to Friday, no holidays. *Consecutive working
-//!   days* skip weekends: Thursday, Friday, Monday is consecutive.
+//! - *Working day*: Monday to Friday, and no public holiday (rule 8,
+//!   below). *Consecutive working days* skip the others: Thursday, Friday,
+//!   Monday is consecutive.
 //! - In person, session days are working days in the host's zone. Virtual,
 //!   the session's date is a working day both in the experts' zone and in
 //!   every attending city's zone (each read locally).
