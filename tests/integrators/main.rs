@@ -249,6 +249,7 @@ async fn publish_programme(js: &jetstream::Context) -> Vec<String> {
                     participants: 18,
                 }],
                 languages: vec!["en".into(), "id".into()],
+                proposed_team: Vec::new(),
             },
         )
         .await,
@@ -595,6 +596,7 @@ fn proto_messages() -> Vec<ProtoMessage> {
         event!(e::EnquiryWithdrawn, "ileaps.enquiry.v1.EnquiryWithdrawn"),
         event!(e::EnquiryContact, "ileaps.enquiry.v1.EnquiryContact"),
         message!(w::Participation, "ileaps.workshop.v1.Participation"),
+        message!(w::ProposedExpert, "ileaps.workshop.v1.ProposedExpert"),
         event!(w::WorkshopScheduled, "ileaps.workshop.v1.WorkshopScheduled"),
         event!(
             w::WorkshopRescheduled,
@@ -616,6 +618,9 @@ fn proto_messages() -> Vec<ProtoMessage> {
             "ileaps.assignment.v1.AssignmentReleased"
         ),
         event!(a::ExpertContact, "ileaps.assignment.v1.ExpertContact"),
+        event!(a::ExpertProfile, "ileaps.assignment.v1.ExpertProfile"),
+        message!(a::Hold, "ileaps.assignment.v1.Hold"),
+        event!(a::WorkshopHolds, "ileaps.assignment.v1.WorkshopHolds"),
         event!(
             n::NotificationDelivered,
             "ileaps.notification.v1.NotificationDelivered"
@@ -1075,6 +1080,14 @@ fn the_asyncapi_document_describes_the_contract() {
         (
             assignment::v1::ExpertContact::TYPE,
             subjects::INTERNAL_EXPERT_CONTACT,
+        ),
+        (
+            assignment::v1::ExpertProfile::TYPE,
+            subjects::INTERNAL_ROSTER_PROFILE,
+        ),
+        (
+            assignment::v1::WorkshopHolds::TYPE,
+            subjects::INTERNAL_ROSTER_HOLDS,
         ),
     ];
     for (ce_type, subject) in programme_subjects().into_iter().chain(internal) {

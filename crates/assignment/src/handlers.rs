@@ -421,6 +421,7 @@ mod tests {
                 },
             ],
             languages: vec!["en".into()],
+            proposed_team: Vec::new(),
         };
         let need = need_of(&workshop_row(&event).unwrap());
         assert_eq!(need.topics, [Topic::Transport, Topic::Housing]);

@@ -45,6 +45,8 @@ cloud_events! {
     assignment::v1::AssignmentUnfilled => "ileaps.assignment.unfilled.v1",
     assignment::v1::AssignmentReleased => "ileaps.assignment.released.v1",
     assignment::v1::ExpertContact => "ileaps.expert.contact.v1",
+    assignment::v1::ExpertProfile => "ileaps.expert.profile.v1",
+    assignment::v1::WorkshopHolds => "ileaps.assignment.holds.v1",
     notification::v1::NotificationDelivered => "ileaps.notification.delivered.v1",
     notification::v1::NotificationFailed => "ileaps.notification.failed.v1",
     cityfeed::v1::EnquiryReceivedNotice => "ileaps.city.enquiry.received.v1",

@@ -35,6 +35,16 @@ pub const NOTIFICATION_FAILED: &str = "ileaps.events.notification.failed";
 pub const INTERNAL_ENQUIRY_CONTACT: &str = "ileaps.internal.enquiry.contact";
 pub const INTERNAL_EXPERT_CONTACT: &str = "ileaps.internal.expert.contact";
 
+/// Assignment's roster and live holds as scheduling plans with them. One
+/// prefix for both, holding no personal data: a consumer has one filter
+/// subject (nats-server 2.9), so scheduling reads exactly this and never
+/// the contacts beside it on `ileaps.internal.>`.
+pub const INTERNAL_ROSTER_ALL: &str = "ileaps.internal.roster.>";
+/// `ileaps.expert.profile.v1`: one expert's planning profile.
+pub const INTERNAL_ROSTER_PROFILE: &str = "ileaps.internal.roster.profile";
+/// `ileaps.assignment.holds.v1`: one workshop's committed holds, whole.
+pub const INTERNAL_ROSTER_HOLDS: &str = "ileaps.internal.roster.holds";
+
 /// `ileaps.inbound.<city>.enquiry`: where a city publishes.
 pub fn inbound_enquiry(city: &CityCode) -> String {
     format!("ileaps.inbound.{city}.enquiry")

@@ -489,6 +489,8 @@ pub fn scheduled(workshop: &PlannedWorkshop) -> OutgoingMessage {
             })
             .collect(),
         languages: workshop.languages.iter().cloned().collect(),
+        // The planner proposes no team yet: assignment's matcher decides.
+        proposed_team: Vec::new(),
     };
     OutgoingMessage::event(
         Service::Scheduling,
@@ -504,6 +506,8 @@ fn rescheduled(workshop: &PlannedWorkshop, reason: &str) -> OutgoingMessage {
         version: workshop.version,
         sessions: sessions(&workshop.sessions),
         reason: reason.to_owned(),
+        // As in `scheduled`: no proposed team yet.
+        proposed_team: Vec::new(),
     };
     OutgoingMessage::event(
         Service::Scheduling,

@@ -293,6 +293,7 @@ pub fn workshop(
             })
             .collect(),
         languages: vec!["en".to_owned()],
+        proposed_team: Vec::new(),
     }
 }
 

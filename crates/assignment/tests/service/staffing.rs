@@ -229,6 +229,7 @@ async fn a_workshop_moved_onto_its_leads_other_booking_gets_another_lead() {
             version: 2,
             sessions: sessions("2027-04-13T03:30:00Z", 5),
             reason: "the city asked for April".into(),
+            proposed_team: Vec::new(),
         })
         .await;
     match outcomes.next_for(&june).await {
@@ -277,6 +278,7 @@ async fn a_stale_version_is_acknowledged_without_effect() {
             version: 2,
             sessions: sessions("2027-05-14T04:00:00Z", 1),
             reason: String::new(),
+            proposed_team: Vec::new(),
         })
         .await;
     // A later workshop's outcome shows both were handled (one consumer, in order).

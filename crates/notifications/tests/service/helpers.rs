@@ -448,6 +448,7 @@ pub fn workshop(enquiries: &[&EnquiryReceived], start: DateTime<Utc>) -> Worksho
             })
             .collect(),
         languages: vec!["en".into()],
+        proposed_team: Vec::new(),
     }
 }
 

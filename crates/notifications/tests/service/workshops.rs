@@ -157,6 +157,7 @@ async fn new_dates_and_cancellation_reach_everyone_who_was_told() {
             end: Some(timestamp(moved + Duration::hours(3))),
         }],
         reason: "EXPERT_UNAVAILABLE".into(),
+        proposed_team: Vec::new(),
     };
     service
         .publish(
