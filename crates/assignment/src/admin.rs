@@ -1,5 +1,13 @@
 //! Assignment's operator commands on `ileaps.admin.assignment.>`: the
-//! expert roster (`experts.import`, `experts.list`, `experts.unavailable`).
+//! expert roster (`experts.import`, `experts.list`, `experts.unavailable`,
+//! `experts.publish`).
+//!
+//! Every change of the roster also goes out, through the outbox and in the
+//! command's transaction, as `ileaps.expert.profile.v1` on
+//! `ileaps.internal.roster.profile` (scheduling's read model; no personal
+//! data). `experts.publish` sends the whole roster and every workshop's
+//! holds again, for a scheduling that starts from nothing after the
+//! internal stream's retention (30 days) dropped what it would have read.
 //!
 //! Replies follow the shared shape (`{"ok": ...}` or `{"error": {"code",
 //! "message"}}`). `experts.list` includes email addresses: operators manage
@@ -11,6 +19,7 @@ use crate::roster::{RosterDocument, RosterError};
 use crate::store::{self, Upserted};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
+use contract::proto::assignment::v1::WorkshopHolds;
 use contract::{Service, subjects};
 use messaging::admin::AdminError;
 use messaging::{Outbox, OutgoingMessage};
@@ -21,7 +30,9 @@ use sqlx::PgPool;
 /// `experts.import`: a [`RosterDocument`] as JSON, checked whole, then
 /// upserted by id. Every added or changed expert's contact goes to
 /// `ileaps.internal.expert.contact` through the outbox, so notifications
-/// learns their address. Experts missing from the file are left as they are.
+/// learns their address, and their profile (a new revision when changed)
+/// to `ileaps.internal.roster.profile`, so scheduling plans with it.
+/// Experts missing from the file are left as they are.
 pub async fn import_experts(
     pool: &PgPool,
     outbox: &Outbox,
@@ -53,7 +64,12 @@ pub async fn import_experts(
         let id = entry.expert.id.as_str().to_owned();
         match outcome {
             Upserted::Added => added.push(id.clone()),
-            Upserted::Changed => changed.push(id.clone()),
+            Upserted::Changed => {
+                store::bump_expert_revision(&mut tx, &id)
+                    .await
+                    .map_err(|e| AdminError::unavailable(&e))?;
+                changed.push(id.clone());
+            }
             Upserted::Unchanged => {
                 unchanged += 1;
                 continue;
@@ -62,9 +78,10 @@ pub async fn import_experts(
         contacts.push(OutgoingMessage::event(
             Service::Assignment,
             subjects::INTERNAL_EXPERT_CONTACT,
-            id,
+            id.clone(),
             &entry.to_contact(),
         ));
+        contacts.extend(profile_messages(&mut tx, Some(&id)).await?);
     }
     outbox
         .enqueue_all(&mut tx, contacts)
@@ -105,7 +122,12 @@ const REASON_MAX_CHARS: usize = 200;
 /// work. Holds the expert already has in it are not released (people keep
 /// what they were told); they are listed in the reply as `conflicts` for
 /// the operator to settle.
-pub async fn add_unavailable(pool: &PgPool, body: &[u8]) -> Result<Value, AdminError> {
+/// The expert's new profile goes to scheduling in the same transaction.
+pub async fn add_unavailable(
+    pool: &PgPool,
+    outbox: &Outbox,
+    body: &[u8],
+) -> Result<Value, AdminError> {
     let request: Unavailable = serde_json::from_slice(body).map_err(|e| {
         AdminError::bad_request(format!(
             "expected {{\"expertId\", \"start\": \"YYYY-MM-DD\", \"end\": \"YYYY-MM-DD\", \"reason\"?}}: {e}"
@@ -159,6 +181,14 @@ pub async fn add_unavailable(pool: &PgPool, body: &[u8]) -> Result<Value, AdminE
     )
     .await
     .map_err(|e| AdminError::unavailable(&e))?;
+    store::bump_expert_revision(&mut tx, &request.expert_id)
+        .await
+        .map_err(|e| AdminError::unavailable(&e))?;
+    let profile = profile_messages(&mut tx, Some(&request.expert_id)).await?;
+    outbox
+        .enqueue_all(&mut tx, profile)
+        .await
+        .map_err(|e| AdminError::unavailable(&e))?;
     let conflicts = match zone
         .parse::<Tz>()
         .ok()
@@ -170,6 +200,7 @@ pub async fn add_unavailable(pool: &PgPool, body: &[u8]) -> Result<Value, AdminE
         None => Vec::new(),
     };
     tx.commit().await.map_err(|e| AdminError::unavailable(&e))?;
+    outbox.wake_relay();
     Ok(json!({
         "expertId": request.expert_id,
         "start": start,
@@ -183,4 +214,62 @@ pub async fn add_unavailable(pool: &PgPool, body: &[u8]) -> Result<Value, AdminE
             }))
             .collect::<Vec<_>>(),
     }))
+}
+
+/// `experts.publish`: every expert's profile (inactive ones included) and
+/// every workshop's holds (empty ones included), at their current
+/// revisions, through the outbox. A reader that has them already ignores
+/// them by revision; a fresh one (or one whose copy outlived the internal
+/// stream's retention) gets the whole picture. Body: ignored.
+pub async fn publish_roster(pool: &PgPool, outbox: &Outbox) -> Result<Value, AdminError> {
+    let mut tx = pool
+        .begin()
+        .await
+        .map_err(|e| AdminError::unavailable(&e))?;
+    let profiles = profile_messages(&mut tx, None).await?;
+    let experts = profiles.len();
+    let holds: Vec<OutgoingMessage> = store::all_holds(&mut tx)
+        .await
+        .map_err(|e| AdminError::unavailable(&e))?
+        .iter()
+        .map(holds_message)
+        .collect();
+    let workshops = holds.len();
+    outbox
+        .enqueue_all(&mut tx, profiles.into_iter().chain(holds).collect())
+        .await
+        .map_err(|e| AdminError::unavailable(&e))?;
+    tx.commit().await.map_err(|e| AdminError::unavailable(&e))?;
+    outbox.wake_relay();
+    Ok(json!({ "experts": experts, "workshops": workshops }))
+}
+
+/// `ileaps.expert.profile.v1` of one expert, or of all when `None`.
+async fn profile_messages(
+    tx: &mut sqlx::PgConnection,
+    expert_id: Option<&str>,
+) -> Result<Vec<OutgoingMessage>, AdminError> {
+    Ok(store::expert_profiles(tx, expert_id)
+        .await
+        .map_err(|e| AdminError::unavailable(&e))?
+        .into_iter()
+        .map(|profile| {
+            OutgoingMessage::event(
+                Service::Assignment,
+                subjects::INTERNAL_ROSTER_PROFILE,
+                profile.expert_id.clone(),
+                &profile,
+            )
+        })
+        .collect())
+}
+
+/// `ileaps.assignment.holds.v1` of one workshop.
+pub fn holds_message(holds: &WorkshopHolds) -> OutgoingMessage {
+    OutgoingMessage::event(
+        Service::Assignment,
+        subjects::INTERNAL_ROSTER_HOLDS,
+        holds.workshop_id.clone(),
+        holds,
+    )
 }

@@ -120,6 +120,7 @@ impl AssignmentHandler {
                 RELEASED_CANCELLED,
             )
             .await?;
+            self.emit_holds(tx, &event.workshop_id).await?;
         }
         Ok(())
     }
@@ -193,6 +194,26 @@ impl AssignmentHandler {
                 self.emit(tx, subjects::ASSIGNMENT_UNFILLED, &row.id, &unfilled)
                     .await?;
             }
+        }
+        // Holds were kept (moved to this version's period), made or
+        // released; with none before and none now, nothing changed.
+        if !current.is_empty() || staffing.is_staffed() {
+            self.emit_holds(tx, &row.id).await?;
+        }
+        Ok(())
+    }
+
+    /// The workshop's live holds, whole, for scheduling's read model
+    /// (`ileaps.internal.roster.holds`), under a new revision.
+    async fn emit_holds(
+        &self,
+        tx: &mut PgConnection,
+        workshop_id: &str,
+    ) -> Result<(), sqlx::Error> {
+        if let Some(holds) = store::next_holds(tx, workshop_id).await? {
+            self.outbox
+                .enqueue(tx, crate::admin::holds_message(&holds))
+                .await?;
         }
         Ok(())
     }

@@ -26,6 +26,12 @@
 //! `assignment.released`, then `assignment.made` or `assignment.unfilled`.
 //! `workshop.cancelled` releases every hold; `workshop.unschedulable` is
 //! ignored (nothing was held).
+//!
+//! Whenever a workshop's holds change (made, kept for a new version,
+//! released, cancelled), the whole list goes to
+//! `ileaps.internal.roster.holds` in the same transaction; every roster
+//! change goes to `ileaps.internal.roster.profile` (see [`admin`]). That is
+//! scheduling's read model of the roster: public-safe, ordered by revision.
 
 pub mod admin;
 pub mod domain;
@@ -71,9 +77,11 @@ pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> RelayHandle {
     ));
 
     let pool = runtime.pool.clone();
-    let import_outbox = outbox.clone();
+    let (import_outbox, unavailable_outbox, publish_outbox) =
+        (outbox.clone(), outbox.clone(), outbox.clone());
     let relay = runtime.spawn_relay_and_admin(tasks, service, &outbox, |commands| {
-        let (import_pool, list_pool, unavailable_pool) = (pool.clone(), pool.clone(), pool);
+        let (import_pool, list_pool, unavailable_pool, publish_pool) =
+            (pool.clone(), pool.clone(), pool.clone(), pool);
         commands
             .command("experts.import", move |body| {
                 let (pool, outbox) = (import_pool.clone(), import_outbox.clone());
@@ -84,8 +92,12 @@ pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> RelayHandle {
                 async move { admin::list_experts(&pool).await }
             })
             .command("experts.unavailable", move |body| {
-                let pool = unavailable_pool.clone();
-                async move { admin::add_unavailable(&pool, &body).await }
+                let (pool, outbox) = (unavailable_pool.clone(), unavailable_outbox.clone());
+                async move { admin::add_unavailable(&pool, &outbox, &body).await }
+            })
+            .command("experts.publish", move |_| {
+                let (pool, outbox) = (publish_pool.clone(), publish_outbox.clone());
+                async move { admin::publish_roster(&pool, &outbox).await }
             })
     });
 

@@ -10,8 +10,8 @@ use crate::domain::{Commitment, Current, Expert, ExpertId, Period};
 use crate::roster::RosterEntry;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use contract::proto::assignment::v1::ExpertRole;
-use contract::proto::common::v1::Topic;
+use contract::proto::assignment::v1::{ExpertProfile, ExpertRole, Hold, WorkshopHolds};
+use contract::proto::common::v1::{DateWindow, Topic};
 use sqlx::PgConnection;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -524,4 +524,155 @@ pub async fn record_worked_with(
 /// `(year, month)` as the first day of that month.
 pub fn month_start((year, month): (i32, u32)) -> NaiveDate {
     NaiveDate::from_ymd_opt(year, month, 1).unwrap_or(NaiveDate::MIN)
+}
+
+// --- the roster and the holds as scheduling reads them (ileaps.internal.roster.*)
+
+/// Marks a change of the expert's entry: the next profile published
+/// carries a higher revision.
+pub async fn bump_expert_revision(
+    conn: &mut PgConnection,
+    expert_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE assignment.experts SET revision = revision + 1, updated_at = now() WHERE id = $1",
+        expert_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The planning profiles of `expert_id`, or of every expert (inactive ones
+/// included, so a reader learns of a deactivation) when `None`, by id.
+/// Nothing personal: no email, no reasons for absence.
+pub async fn expert_profiles(
+    conn: &mut PgConnection,
+    expert_id: Option<&str>,
+) -> Result<Vec<ExpertProfile>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT e.id, e.display_name, e.topics, e.languages, e.time_zone, e.monthly_limit,
+                  e.active, e.revision,
+                  COALESCE(array_agg(u.first_day ORDER BY u.first_day, u.last_day)
+                           FILTER (WHERE u.id IS NOT NULL), '{}') AS "firsts!: Vec<NaiveDate>",
+                  COALESCE(array_agg(u.last_day ORDER BY u.first_day, u.last_day)
+                           FILTER (WHERE u.id IS NOT NULL), '{}') AS "lasts!: Vec<NaiveDate>"
+           FROM assignment.experts e
+           LEFT JOIN assignment.unavailable u ON u.expert_id = e.id
+           WHERE $1::text IS NULL OR e.id = $1
+           GROUP BY e.id
+           ORDER BY e.id"#,
+        expert_id,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ExpertProfile {
+            expert_id: row.id,
+            display_name: row.display_name,
+            topics: row
+                .topics
+                .iter()
+                .filter_map(|t| Topic::from_str_name(t))
+                .map(Into::into)
+                .collect(),
+            languages: row.languages,
+            time_zone: row.time_zone,
+            unavailable: row
+                .firsts
+                .into_iter()
+                .zip(row.lasts)
+                .map(|(first, last)| DateWindow {
+                    start: first.to_string(),
+                    end: last.to_string(),
+                })
+                .collect(),
+            monthly_limit: u32::try_from(row.monthly_limit).unwrap_or(0),
+            active: row.active,
+            revision: u32::try_from(row.revision).unwrap_or(0),
+        })
+        .collect())
+}
+
+/// The workshop's live holds as one message, under a new revision: call it
+/// in the transaction that changed them.
+pub async fn next_holds(
+    conn: &mut PgConnection,
+    workshop_id: &str,
+) -> Result<Option<WorkshopHolds>, sqlx::Error> {
+    let bumped = sqlx::query!(
+        r#"UPDATE assignment.workshops SET holds_revision = holds_revision + 1
+           WHERE id = $1 RETURNING version, holds_revision"#,
+        workshop_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(bumped) = bumped else {
+        return Ok(None);
+    };
+    let holds = live_holds(conn, workshop_id).await?;
+    Ok(Some(WorkshopHolds {
+        workshop_id: workshop_id.to_owned(),
+        workshop_version: u32::try_from(bumped.version).unwrap_or_default(),
+        holds,
+        revision: u32::try_from(bumped.holds_revision).unwrap_or_default(),
+    }))
+}
+
+/// Every workshop that ever had a holds message, with its live holds at
+/// its current revision (not bumped): what `experts.publish` sends again,
+/// empty lists included, so a reader that missed a release learns of it.
+pub async fn all_holds(conn: &mut PgConnection) -> Result<Vec<WorkshopHolds>, sqlx::Error> {
+    let workshops = sqlx::query!(
+        r#"SELECT id, version, holds_revision FROM assignment.workshops
+           WHERE holds_revision > 0 ORDER BY id"#
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut all = Vec::with_capacity(workshops.len());
+    for w in workshops {
+        let holds = live_holds(conn, &w.id).await?;
+        all.push(WorkshopHolds {
+            workshop_id: w.id,
+            workshop_version: u32::try_from(w.version).unwrap_or_default(),
+            holds,
+            revision: u32::try_from(w.holds_revision).unwrap_or_default(),
+        });
+    }
+    Ok(all)
+}
+
+async fn live_holds(conn: &mut PgConnection, workshop_id: &str) -> Result<Vec<Hold>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT expert_id, role,
+                  COALESCE(lower(period), 'epoch') AS "start!",
+                  COALESCE(upper(period), 'epoch') AS "end!",
+                  month
+           FROM assignment.assignments
+           WHERE workshop_id = $1 AND released_at IS NULL
+           ORDER BY role, expert_id"#,
+        workshop_id
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Hold {
+            expert_id: r.expert_id,
+            role: ExpertRole::from_str_name(&r.role)
+                .unwrap_or_default()
+                .into(),
+            start: Some(timestamp(r.start)),
+            end: Some(timestamp(r.end)),
+            month: r.month.format("%Y-%m").to_string(),
+        })
+        .collect())
+}
+
+fn timestamp(t: DateTime<Utc>) -> pbjson_types::Timestamp {
+    pbjson_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0),
+    }
 }

@@ -88,6 +88,10 @@ pub enum ExpertsCommand {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Send every expert's planning profile and every workshop's holds to
+    /// scheduling again (ileaps.internal.roster.>): after a fresh scheduling
+    /// database, or once the internal stream's 30 days dropped what it missed.
+    Publish,
 }
 
 #[derive(Subcommand)]
@@ -365,6 +369,13 @@ async fn experts(command: ExpertsCommand) -> Result<()> {
                 );
                 println!("{:<18} {}", "", list("topics"));
             }
+        }
+        ExpertsCommand::Publish => {
+            let reply = send(Service::Assignment, "experts.publish", json!({})).await?;
+            println!(
+                "sent {} expert profiles and the holds of {} workshops to scheduling",
+                reply["experts"], reply["workshops"]
+            );
         }
         ExpertsCommand::Unavailable {
             expert,

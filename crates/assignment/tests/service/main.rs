@@ -5,5 +5,6 @@
 mod helpers;
 mod race;
 mod roster;
+mod roster_feed;
 mod staffing;
 mod store;
