@@ -52,13 +52,24 @@ SERVICES = {
     "scheduling": {
         "consumes": {
             "ILEAPS_EVENTS": ["ileaps.events.enquiry.>", "ileaps.events.assignment.>"],
+            # consumer scheduling-roster: assignment's roster and live holds,
+            # which carry no personal data
+            "ILEAPS_INTERNAL": ["ileaps.internal.roster.>"],
         },
+        # The internal stream also carries contacts (personal data), which
+        # scheduling must never read: its one consumer there is pinned, by
+        # name and filter, to the roster's subjects (as a city's to its feed).
+        "pinned": {"ILEAPS_INTERNAL": ("scheduling-roster", "ileaps.internal.roster.>")},
         "emits": ["ileaps.events.workshop.>"],
         "serves": [],
     },
     "assignment": {
         "consumes": {"ILEAPS_EVENTS": ["ileaps.events.workshop.>"]},
-        "emits": ["ileaps.events.assignment.>", "ileaps.internal.expert.>"],
+        "emits": [
+            "ileaps.events.assignment.>",
+            "ileaps.internal.expert.>",
+            "ileaps.internal.roster.>",
+        ],
         "serves": [],
     },
     "notifications": {
@@ -234,7 +245,15 @@ def service(name: str, spec: dict) -> str:
             f"$JS.API.STREAM.CREATE.{stream}",
             f"$JS.API.STREAM.UPDATE.{stream}",
         ]
-    for stream in consumed:
+    pinned = spec.get("pinned", {})
+    for stream, (consumer, filter_subject) in pinned.items():
+        publish += [
+            f"$JS.API.CONSUMER.CREATE.{stream}.{consumer}.{filter_subject}",
+            f"$JS.API.CONSUMER.INFO.{stream}.{consumer}",
+            f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}",
+            f"$JS.ACK.{stream}.{consumer}.>",
+        ]
+    for stream in (s for s in consumed if s not in pinned):
         publish += [
             f"$JS.API.CONSUMER.CREATE.{stream}",
             f"$JS.API.CONSUMER.CREATE.{stream}.>",
@@ -246,13 +265,17 @@ def service(name: str, spec: dict) -> str:
         ]
     publish += ["$JS.API.STREAM.MSG.GET.ILEAPS_DLQ", "$JS.API.STREAM.MSG.DELETE.ILEAPS_DLQ"]
     streams = ", ".join(sorted(consumed))
+    only = "".join(
+        f"\nOn {stream} only with its consumer {consumer} filtered to {filter_subject}."
+        for stream, (consumer, filter_subject) in pinned.items()
+    )
     return user_block(
         name,
         f"""
 Service {name}: emits {', '.join(spec['emits'])} (through its outbox) and
 dead letters on ileaps.dlq.{name}; may publish again what it consumes (its
 `dlq.replay` command); provisions the five streams; consumes from {streams};
-serves its operator commands on ileaps.admin.{name}.> (a NATS micro service).
+serves its operator commands on ileaps.admin.{name}.> (a NATS micro service).{only}
 """,
         publish=publish,
         subscribe=["_INBOX.>", f"ileaps.admin.{name}.>", "$SRV.>"] + spec["serves"],

@@ -248,6 +248,8 @@ async fn an_integrator_reads_the_programme_events_and_publishes_nothing() {
         "ileaps.inbound.makassar.enquiry",
         "ileaps.query.makassar.enquiry",
         "ileaps.internal.enquiry.contact",
+        subjects::INTERNAL_ROSTER_PROFILE,
+        subjects::INTERNAL_ROSTER_HOLDS,
         "ileaps.outbound.makassar.received",
         "ileaps.admin.intake.cities.list",
         "ileaps.dlq.intake",
@@ -257,10 +259,18 @@ async fn an_integrator_reads_the_programme_events_and_publishes_nothing() {
         "$JS.API.STREAM.PURGE.ILEAPS_EVENTS",
         "$JS.API.STREAM.INFO.ILEAPS_INTERNAL",
         "$JS.API.CONSUMER.CREATE.ILEAPS_INTERNAL",
+        "$JS.API.CONSUMER.CREATE.ILEAPS_INTERNAL.scheduling-roster.ileaps.internal.roster.>",
+        "$JS.API.CONSUMER.MSG.NEXT.ILEAPS_INTERNAL.scheduling-roster",
     ] {
         integrator.publish_is_refused(subject).await;
     }
-    for subject in ["ileaps.events.>", "ileaps.internal.>", "_INBOX.>", ">"] {
+    for subject in [
+        "ileaps.events.>",
+        "ileaps.internal.>",
+        subjects::INTERNAL_ROSTER_ALL,
+        "_INBOX.>",
+        ">",
+    ] {
         integrator.subscribe_is_refused(subject).await;
     }
 
@@ -330,6 +340,8 @@ const OUTPUTS: [(&str, &[&str]); 4] = [
             subjects::ASSIGNMENT_UNFILLED,
             subjects::ASSIGNMENT_RELEASED,
             subjects::INTERNAL_EXPERT_CONTACT,
+            subjects::INTERNAL_ROSTER_PROFILE,
+            subjects::INTERNAL_ROSTER_HOLDS,
             "ileaps.dlq.assignment",
         ],
     ),
@@ -385,4 +397,121 @@ async fn each_service_publishes_its_outputs_and_not_a_citys_or_anothers_dead_let
         .await
         .expect("the dead-letter stream");
     assert_eq!(dlq.info().await.expect("info").state.messages, 4);
+}
+
+/// The internal consumer scheduling's code creates, as `auth.conf` pins it.
+fn roster_consumer(name: &str, filter: &str) -> pull::Config {
+    pull::Config {
+        durable_name: Some(name.to_owned()),
+        filter_subject: filter.to_owned(),
+        ack_policy: AckPolicy::Explicit,
+        deliver_policy: DeliverPolicy::All,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn scheduling_reads_the_roster_on_the_internal_stream_and_never_the_contacts_beside_it() {
+    let nats = AuthNats::start().await;
+    let assignment = nats.connect("assignment").await;
+    provision_streams_as(&assignment).await;
+    // Assignment publishes the roster's profiles and holds, and experts'
+    // addresses; intake a city's contact: all on ILEAPS_INTERNAL.
+    assignment
+        .js_publish(subjects::INTERNAL_ROSTER_PROFILE)
+        .await;
+    assignment.js_publish(subjects::INTERNAL_ROSTER_HOLDS).await;
+    assignment
+        .js_publish(subjects::INTERNAL_EXPERT_CONTACT)
+        .await;
+    nats.connect("intake")
+        .await
+        .js_publish(subjects::INTERNAL_ENQUIRY_CONTACT)
+        .await;
+
+    // Scheduling's own consumer, under the name its code uses, reads the
+    // roster's two messages and nothing else.
+    let mut scheduling = nats.connect("scheduling").await;
+    let internal = subjects::STREAM_INTERNAL;
+    let own = scheduling
+        .js
+        .create_consumer_on_stream(
+            roster_consumer(scheduling::roster::CONSUMER, subjects::INTERNAL_ROSTER_ALL),
+            internal,
+        )
+        .await
+        .expect("scheduling creates its roster consumer");
+    let mut batch = own
+        .fetch()
+        .max_messages(10)
+        .expires(std::time::Duration::from_secs(1))
+        .messages()
+        .await
+        .expect("scheduling pulls from its roster consumer");
+    let mut read = Vec::new();
+    while let Some(message) = batch.next().await {
+        let message = message.expect("a message");
+        read.push(message.subject.to_string());
+        message
+            .ack()
+            .await
+            .expect("scheduling acks its own messages");
+    }
+    assert_eq!(
+        read,
+        [
+            subjects::INTERNAL_ROSTER_PROFILE,
+            subjects::INTERNAL_ROSTER_HOLDS
+        ]
+    );
+
+    // The same consumer widened to the contacts, another consumer, an
+    // ephemeral one, a direct read of the stream or a plain subscription:
+    // all refused, so the contacts never reach scheduling.
+    for (name, filter) in [
+        (scheduling::roster::CONSUMER, subjects::INTERNAL_ALL),
+        (
+            scheduling::roster::CONSUMER,
+            subjects::INTERNAL_ENQUIRY_CONTACT,
+        ),
+        ("scheduling-contacts", subjects::INTERNAL_ROSTER_ALL),
+    ] {
+        let widened = scheduling
+            .js
+            .create_consumer_on_stream(roster_consumer(name, filter), internal)
+            .await;
+        assert!(
+            widened.is_err(),
+            "scheduling made consumer {name} on {filter}"
+        );
+    }
+    for subject in [
+        "$JS.API.CONSUMER.CREATE.ILEAPS_INTERNAL.scheduling-roster.ileaps.internal.>",
+        "$JS.API.CONSUMER.CREATE.ILEAPS_INTERNAL",
+        "$JS.API.CONSUMER.DURABLE.CREATE.ILEAPS_INTERNAL.scheduling-roster",
+        "$JS.API.CONSUMER.MSG.NEXT.ILEAPS_INTERNAL.notifications-contacts",
+        "$JS.API.STREAM.MSG.GET.ILEAPS_INTERNAL",
+        "$JS.API.DIRECT.GET.ILEAPS_INTERNAL",
+        subjects::INTERNAL_ENQUIRY_CONTACT,
+        subjects::INTERNAL_EXPERT_CONTACT,
+    ] {
+        scheduling.publish_is_refused(subject).await;
+    }
+    scheduling
+        .subscribe_is_refused(subjects::INTERNAL_ALL)
+        .await;
+    scheduling
+        .subscribe_is_refused(subjects::INTERNAL_ROSTER_ALL)
+        .await;
+
+    // A city sees none of it either.
+    let mut makassar = nats.connect("city-makassar").await;
+    makassar
+        .publish_is_refused(
+            "$JS.API.CONSUMER.CREATE.ILEAPS_INTERNAL.scheduling-roster.ileaps.internal.roster.>",
+        )
+        .await;
+    makassar
+        .subscribe_is_refused(subjects::INTERNAL_ROSTER_ALL)
+        .await;
 }

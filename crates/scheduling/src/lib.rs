@@ -10,6 +10,9 @@
 //!   around a request with indexed queries.
 //! - [`handlers`]: a programme event in, one transaction, workshop events
 //!   out through the outbox.
+//! - [`roster`]: the read model of assignment's roster and live holds
+//!   (`ileaps.internal.roster.>`, its own consumer), and the reads the
+//!   planner calls: [`roster::roster`], [`roster::holds_between`].
 //! - [`holidays`]: public holiday calendars, read from operators' iCalendar
 //!   files; [`admin`]: the operator commands that import and list them.
 //! - [`start`]: wires them to NATS and Postgres, as `ileaps-scheduling` and
@@ -58,6 +61,7 @@ pub mod admin;
 pub mod domain;
 pub mod handlers;
 pub mod holidays;
+pub mod roster;
 pub mod store;
 
 use contract::{Service, subjects};
@@ -121,6 +125,23 @@ pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> RelayHandle {
         subjects::EVENTS_ALL,
     );
     runtime.spawn_consumer(tasks, "events consumer", spec, handler, schema());
+
+    // A second consumer: the roster read model needs no order with the
+    // programme events (each message carries its own revision), and a
+    // stream of its own keeps its batches out of planning's lock.
+    let roster = ConsumerSpec::new(
+        service,
+        roster::CONSUMER,
+        subjects::STREAM_INTERNAL,
+        subjects::INTERNAL_ROSTER_ALL,
+    );
+    runtime.spawn_consumer(
+        tasks,
+        "roster consumer",
+        roster,
+        Arc::new(roster::RosterHandler),
+        schema(),
+    );
     relay
 }
 

@@ -180,6 +180,11 @@ impl TestService {
         .await;
     }
 
+    /// Scheduling's database, for reading its read models as the planner does.
+    pub fn pool(&self) -> &sqlx::PgPool {
+        &self._db.pool
+    }
+
     /// The next workshop event scheduling published.
     pub async fn next(&mut self) -> Out {
         decode(&self.out.next(DEADLINE).await)

@@ -5,5 +5,6 @@ mod helpers;
 mod holidays;
 mod planning;
 mod redelivery;
+mod roster;
 mod staffing;
 mod withdrawal;
