@@ -18,15 +18,19 @@
 //! sees the winner's hold and picks someone else (or reports the workshop
 //! unfilled).
 
-use crate::domain::{Commitment, ExpertId, Need, Outcome, Rules, Staffing, month_of, staff};
+use crate::domain::{
+    Commitment, ExpertId, Need, Outcome, Rules, Staffing, month_of, staff_proposed,
+};
 use crate::store::{self, WorkshopRow};
 use chrono::{DateTime, Utc};
+use contract::proto::assignment::v1::ExpertRole;
 use contract::proto::assignment::v1::{
     AssignedExpert, AssignmentMade, AssignmentReleased, AssignmentUnfilled,
 };
 use contract::proto::common::v1::{EnquiryKind, Format, Session, Topic};
 use contract::proto::workshop::v1::{
-    WorkshopCancelled, WorkshopRescheduled, WorkshopScheduled, WorkshopUnschedulable,
+    ProposedExpert, WorkshopCancelled, WorkshopRescheduled, WorkshopScheduled,
+    WorkshopUnschedulable,
 };
 use contract::{CloudEvent, Service, subjects};
 use messaging::{Delivery, Handler, HandlerError, Outbox, OutgoingMessage};
@@ -61,7 +65,7 @@ impl AssignmentHandler {
             debug!(workshop = %row.id, version = row.version, "stale scheduled version ignored");
             return Ok(());
         }
-        self.staff(tx, &row).await
+        self.staff(tx, &row, &proposal(&event.proposed_team)).await
     }
 
     async fn rescheduled(
@@ -90,7 +94,7 @@ impl AssignmentHandler {
         row.version = version;
         row.session_starts = starts;
         row.session_ends = ends;
-        self.staff(tx, &row).await
+        self.staff(tx, &row, &proposal(&event.proposed_team)).await
     }
 
     async fn cancelled(
@@ -125,8 +129,14 @@ impl AssignmentHandler {
         Ok(())
     }
 
-    /// Staffs the stored version `row` and announces the result.
-    async fn staff(&self, tx: &mut PgConnection, row: &WorkshopRow) -> Result<(), HandlerError> {
+    /// Staffs the stored version `row`, judging the team scheduling
+    /// proposed for it, and announces the result.
+    async fn staff(
+        &self,
+        tx: &mut PgConnection,
+        row: &WorkshopRow,
+        proposal: &[(ExpertId, ExpertRole)],
+    ) -> Result<(), HandlerError> {
         let need = need_of(row);
         let period = self.rules.period_of(&need);
         let month = month_of(&need);
@@ -136,14 +146,26 @@ impl AssignmentHandler {
         let ids: Vec<String> = experts.iter().map(|e| e.id.as_str().to_owned()).collect();
         let worked_with = store::worked_with(tx, &ids).await?;
 
-        let staffing = staff(
+        let staffing = staff_proposed(
             &need,
             &current,
+            proposal,
             &experts,
             &commitments,
             &worked_with,
             &self.rules,
         );
+        if !proposal.is_empty() {
+            let assigned = staffing.assigned();
+            let declined: Vec<String> = proposal
+                .iter()
+                .filter(|p| !assigned.contains(p))
+                .map(|(id, role)| format!("{id}:{}", role.as_str_name()))
+                .collect();
+            if !declined.is_empty() {
+                info!(workshop = %row.id, version = row.version, ?declined, "proposed experts not taken");
+            }
+        }
         self.apply(tx, row, &need, &staffing).await?;
 
         let released: Vec<String> = staffing
@@ -315,6 +337,15 @@ impl Handler for AssignmentHandler {
     fn committed(&self) {
         self.outbox.wake_relay();
     }
+}
+
+/// The proposed team as the matcher reads it. An entry whose id is no
+/// expert id cannot qualify, so it is left out here; its role is judged by
+/// the matcher.
+fn proposal(team: &[ProposedExpert]) -> Vec<(ExpertId, ExpertRole)> {
+    team.iter()
+        .filter_map(|p| Some((ExpertId::parse(&p.expert_id).ok()?, p.role())))
+        .collect()
 }
 
 fn parse<E: CloudEvent>(body: &[u8]) -> Result<E, HandlerError> {

@@ -13,7 +13,8 @@
 //! - [`staffing`]: the store's inputs ([`Commitment`], [`Current`]) and the
 //!   answer ([`Staffing`], [`Outcome`], [`UnfilledCode`]).
 //! - `eligibility`: rules 1-5 and 7 for one role.
-//! - [`staff`] (in `staff.rs`): rule 6, putting the roles together.
+//! - [`staff`] (in `staff.rs`): rule 6, putting the roles together;
+//!   [`staff_proposed`], the same with scheduling's proposed team.
 //!
 //! # Decisions
 //!
@@ -66,6 +67,23 @@
 //!    [`UnfilledCode::NoSupportExpert`], its detail naming the rule. Details
 //!    are English sentences naming topics, languages, the period or the
 //!    month, never a person.
+//! 8. **Proposals.** Scheduling may send the team it proposes for a
+//!    version (`proposedTeam`); [`staff_proposed`] judges it, and
+//!    assignment stays the authority. Rule 6 comes first: an expert kept
+//!    in a role keeps it, whoever is proposed for it. For each role left
+//!    vacant, the first proposed entry for that role is taken when the
+//!    expert qualifies for it by rules 1-4 exactly as above (topic,
+//!    language, free for the new period, under the limit), is not kept
+//!    in the other role and was not proposed earlier in another role;
+//!    entries for a role the version does not need (a SUPPORT for a small
+//!    workshop, an unspecified role) are ignored. Ranking (rule 5) plays no
+//!    part: a qualifying proposal beats a better-ranked expert. A role the
+//!    proposal leaves open is filled by the ranking, never with a proposed
+//!    expert of the other role. When that leaves a role unfilled, or
+//!    nothing of the proposal qualifies, the answer is exactly [`staff`]'s,
+//!    as if nothing had been proposed: a proposal never makes a workshop
+//!    unfilled that the matcher alone would staff. The database's
+//!    exclusion constraint still has the last word on every hold.
 //!
 //! # For the store
 //!
@@ -90,6 +108,8 @@ mod staff;
 pub mod staffing;
 
 #[cfg(test)]
+mod proposal_tests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod testkit;
@@ -99,5 +119,5 @@ mod tests;
 pub use expert::{Expert, ExpertId, InvalidExpertId};
 pub use need::{Need, Rules, month_of, period_of, roles_needed};
 pub use period::{InvalidPeriod, Period};
-pub use staff::staff;
+pub use staff::{staff, staff_proposed};
 pub use staffing::{Commitment, Current, Outcome, Staffing, UnfilledCode};

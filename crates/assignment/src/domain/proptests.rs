@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
     Commitment, Current, Expert, ExpertId, Need, Outcome, Period, Rules, Staffing, UnfilledCode,
-    month_of, period_of, roles_needed, staff,
+    month_of, period_of, roles_needed, staff, staff_proposed,
 };
 
 /// Few topics, languages and cities, so that generated experts and needs
@@ -478,5 +478,126 @@ proptest! {
             }
         }
         prop_assert!(staffed <= needs.len());
+    }
+}
+
+// ---- scheduling's proposed team (module docs, decision 8) ---------------------
+
+fn proposal() -> impl Strategy<Value = Vec<(ExpertId, ExpertRole)>> {
+    prop::collection::vec(
+        (
+            0usize..10,
+            prop_oneof![
+                4 => Just(ExpertRole::Lead),
+                4 => Just(ExpertRole::Support),
+                1 => Just(ExpertRole::Unspecified),
+            ],
+        ),
+        0..=3,
+    )
+    .prop_map(|entries| {
+        entries
+            .into_iter()
+            .map(|(expert, role)| (expert_id(expert), role))
+            .collect()
+    })
+}
+
+impl Scenario {
+    fn staff_proposed(&self, proposal: &[(ExpertId, ExpertRole)]) -> Staffing {
+        staff_proposed(
+            &self.need,
+            &self.current,
+            proposal,
+            &self.experts,
+            &self.commitments,
+            &self.worked_with,
+            &Rules::default(),
+        )
+    }
+
+    /// Rules 1-4 for `id` in `role`, written out again (not the matcher's).
+    fn qualifies_by_id(&self, id: &ExpertId, role: ExpertRole) -> bool {
+        self.expert(id).is_some_and(|e| self.qualifies(e, role))
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn a_proposal_nobody_in_which_qualifies_gives_exactly_the_matchers_answer(
+        s in scenario(),
+        proposal in proposal(),
+    ) {
+        let unqualified: Vec<(ExpertId, ExpertRole)> = proposal
+            .into_iter()
+            .filter(|(id, role)| !s.qualifies_by_id(id, *role))
+            .collect();
+        let staffing = s.staff_proposed(&unqualified);
+        prop_assert_eq!(&staffing, &s.staff());
+        // And none of them holds the role they were proposed for (unless
+        // the matcher chose them for it by itself, which it cannot: they
+        // do not qualify).
+        let assigned = staffing.assigned();
+        for entry in &unqualified {
+            prop_assert!(!assigned.contains(entry), "{entry:?} taken in {staffing:?}");
+        }
+    }
+
+    #[test]
+    fn a_qualifying_proposed_lead_is_always_taken_when_the_lead_is_vacant(
+        s in scenario(),
+        support_too in prop::option::of(0usize..10),
+    ) {
+        let s = Scenario { current: Vec::new(), ..s };
+        let support_needed = Rules::default().needs_support(&s.need);
+        for candidate in s.experts.iter().filter(|e| s.qualifies(e, ExpertRole::Lead)) {
+            let mut proposal = vec![(candidate.id.clone(), ExpertRole::Lead)];
+            let support = support_too
+                .map(expert_id)
+                .filter(|id| support_needed && *id != candidate.id && s.qualifies_by_id(id, ExpertRole::Support));
+            if let Some(id) = &support {
+                proposal.push((id.clone(), ExpertRole::Support));
+            }
+            // A whole team can be made around them: no support is needed,
+            // or someone else qualifies for it.
+            let completable = !support_needed
+                || s.experts.iter().any(|e| e.id != candidate.id && s.qualifies(e, ExpertRole::Support));
+            let staffing = s.staff_proposed(&proposal);
+            if completable {
+                prop_assert!(staffing.is_staffed(), "{staffing:?}");
+                let assigned = staffing.assigned();
+                prop_assert!(
+                    assigned.contains(&(candidate.id.clone(), ExpertRole::Lead)),
+                    "{} proposed and qualified, yet {assigned:?}", candidate.id
+                );
+                if let Some(id) = support {
+                    prop_assert!(assigned.contains(&(id, ExpertRole::Support)), "{assigned:?}");
+                }
+            } else {
+                prop_assert_eq!(staffing, s.staff());
+            }
+        }
+    }
+
+    #[test]
+    fn whatever_is_proposed_the_rules_hold_and_a_staffable_workshop_stays_staffed(
+        s in scenario(),
+        proposal in proposal(),
+    ) {
+        let staffing = s.staff_proposed(&proposal);
+        let mut seen = BTreeSet::new();
+        for (id, role) in staffing.assigned() {
+            prop_assert!(seen.insert(id.clone()), "{id} twice in {staffing:?}");
+            prop_assert!(s.qualifies_by_id(&id, role), "{id} as {role:?} breaks a rule");
+        }
+        if s.staff().is_staffed() {
+            prop_assert!(staffing.is_staffed(), "{staffing:?}");
+        }
+        // Rule 6 first: a current expert the matcher keeps is kept.
+        for kept in &s.staff().keep {
+            prop_assert!(staffing.keep.contains(kept) || !staffing.is_staffed(), "{kept:?} not kept");
+        }
     }
 }

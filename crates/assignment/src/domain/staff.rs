@@ -28,26 +28,7 @@ pub fn staff(
 ) -> Staffing {
     let board = Board::new(need, experts, commitments, worked_with, rules);
     let support_needed = rules.needs_support(need);
-
-    // Current experts that still fit their role, first per role; an
-    // expert's later entries are ignored (one expert, one role).
-    let mut seen = BTreeSet::new();
-    let (mut lead, mut support): (Option<&Current>, Option<&Current>) = (None, None);
-    let mut still_fitting = Vec::new();
-    for entry in current {
-        if !seen.insert(&entry.expert_id) {
-            continue;
-        }
-        let slot = match entry.role {
-            ExpertRole::Lead => &mut lead,
-            ExpertRole::Support if support_needed => &mut support,
-            _ => continue,
-        };
-        if slot.is_none() && board.qualifies(&entry.expert_id, entry.role) {
-            *slot = Some(entry);
-            still_fitting.push(entry.clone());
-        }
-    }
+    let (lead, mut support, still_fitting) = still_fitting(&board, current, support_needed);
     let unfilled =
         |outcome: Outcome| Staffing::settle(current, still_fitting.clone(), Vec::new(), outcome);
 
@@ -83,5 +64,106 @@ pub fn staff(
         .filter(|c| Some(&c.expert_id) != promoted.as_ref())
         .cloned()
         .collect();
+    Staffing::settle(current, keep, add, Outcome::Staffed)
+}
+
+/// Current experts that still fit their role, first per role; an expert's
+/// later entries are ignored (one expert, one role). Returns the kept lead,
+/// the kept support, and both in `current`'s order.
+fn still_fitting<'c>(
+    board: &Board<'_>,
+    current: &'c [Current],
+    support_needed: bool,
+) -> (Option<&'c Current>, Option<&'c Current>, Vec<Current>) {
+    let mut seen = BTreeSet::new();
+    let (mut lead, mut support): (Option<&Current>, Option<&Current>) = (None, None);
+    let mut fitting = Vec::new();
+    for entry in current {
+        if !seen.insert(&entry.expert_id) {
+            continue;
+        }
+        let slot = match entry.role {
+            ExpertRole::Lead => &mut lead,
+            ExpertRole::Support if support_needed => &mut support,
+            _ => continue,
+        };
+        if slot.is_none() && board.qualifies(&entry.expert_id, entry.role) {
+            *slot = Some(entry);
+            fitting.push(entry.clone());
+        }
+    }
+    (lead, support, fitting)
+}
+
+/// [`staff`] with the team scheduling proposed for this version
+/// (`proposedTeam`), judged as the module docs say ("Proposals"): each
+/// proposed expert who qualifies for a vacant role by these same rules
+/// takes it, the matcher fills what the proposal leaves open, and when
+/// that cannot make a whole team, or nothing of the proposal qualifies,
+/// the answer is [`staff`]'s own.
+pub fn staff_proposed(
+    need: &Need,
+    current: &[Current],
+    proposal: &[(ExpertId, ExpertRole)],
+    experts: &[Expert],
+    commitments: &[Commitment],
+    worked_with: &BTreeMap<ExpertId, BTreeSet<String>>,
+    rules: &Rules,
+) -> Staffing {
+    let matcher = || staff(need, current, experts, commitments, worked_with, rules);
+    let board = Board::new(need, experts, commitments, worked_with, rules);
+    let support_needed = rules.needs_support(need);
+    let (kept_lead, kept_support, keep) = still_fitting(&board, current, support_needed);
+    let kept_lead = kept_lead.map(|c| &c.expert_id);
+    let kept_support = kept_support.map(|c| &c.expert_id);
+
+    // The first entry per role and per expert, for a role this version
+    // needs and nobody kept holds, by someone who qualifies for it and is
+    // not kept in the other role.
+    let mut named = BTreeSet::new();
+    let (mut lead, mut support): (Option<&ExpertId>, Option<&ExpertId>) = (None, None);
+    for (id, role) in proposal {
+        if !named.insert(id) {
+            continue;
+        }
+        let (slot, vacant, other) = match role {
+            ExpertRole::Lead => (&mut lead, kept_lead.is_none(), kept_support),
+            ExpertRole::Support if support_needed => {
+                (&mut support, kept_support.is_none(), kept_lead)
+            }
+            _ => continue,
+        };
+        if slot.is_none() && vacant && other != Some(id) && board.qualifies(id, *role) {
+            *slot = Some(id);
+        }
+    }
+    if lead.is_none() && support.is_none() {
+        return matcher();
+    }
+
+    let mut add = Vec::new();
+    let lead_id = match (kept_lead, lead) {
+        (Some(kept), _) => kept.clone(),
+        (None, Some(proposed)) => {
+            add.push((proposed.clone(), ExpertRole::Lead));
+            proposed.clone()
+        }
+        (None, None) => match board.best(ExpertRole::Lead, kept_support.or(support)) {
+            Ok(expert) => {
+                add.push((expert.id.clone(), ExpertRole::Lead));
+                expert.id.clone()
+            }
+            Err(_) => return matcher(),
+        },
+    };
+    if support_needed && kept_support.is_none() {
+        match support.filter(|id| **id != lead_id) {
+            Some(proposed) => add.push((proposed.clone(), ExpertRole::Support)),
+            None => match board.best(ExpertRole::Support, Some(&lead_id)) {
+                Ok(expert) => add.push((expert.id.clone(), ExpertRole::Support)),
+                Err(_) => return matcher(),
+            },
+        }
+    }
     Staffing::settle(current, keep, add, Outcome::Staffed)
 }

@@ -3,6 +3,7 @@
 //! publishes them, read back from `ILEAPS_EVENTS`.
 
 mod helpers;
+mod proposal;
 mod race;
 mod roster;
 mod roster_feed;
