@@ -1,0 +1,285 @@
+//! Properties of the optimiser on random instances, against oracles written
+//! here: every plan keeps every rule (the independent checker), a small
+//! instance's plan is as good as the best one found by trying every plan,
+//! confirmed workshops are never dropped or moved where they may not go,
+//! and the same instance gives the same plan.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use planner::generate::Rng;
+use planner::{
+    Budget, Candidate, Current, Days, Enquiry, Expert, Instance, Limits, Plan, Score, Slot,
+    SupportRule, Team, optimise, score, violations,
+};
+use proptest::prelude::*;
+
+/// A tiny instance: up to `max_enquiries` enquiries with at most two
+/// options each, up to three experts, a few shared and unshared slots over
+/// three weeks, some confirmed workshops and fixed engagements.
+fn tiny(seed: u64, max_enquiries: usize) -> Instance {
+    let mut rng = Rng::new(seed);
+    let n_slots = 2 + rng.below(5) as usize;
+    let slots: Vec<Slot> = (0..n_slots)
+        .map(|_| {
+            let first = rng.below(15) as i32;
+            let span = Days::new(first, first + rng.below(3) as i32);
+            let in_person = rng.chance(50);
+            let hold = if in_person {
+                Days::new(span.first - 1, span.last + 1)
+            } else {
+                span
+            };
+            let shared = rng.chance(60);
+            Slot {
+                shared,
+                support: if shared {
+                    SupportRule::BySize
+                } else {
+                    SupportRule::Never
+                },
+                span,
+                hold,
+                month: span.first / 10,
+                primary_topic: rng.below(2) as u32,
+                leads: Vec::new(),
+                supports: Vec::new(),
+                incompatible: Vec::new(),
+            }
+        })
+        .collect();
+    let n_experts = 1 + rng.below(3) as usize;
+    let experts: Vec<Expert> = (0..n_experts)
+        .map(|x| {
+            let topics: BTreeSet<u32> = (0..2).filter(|_| rng.chance(70)).collect();
+            let mut languages: BTreeSet<String> = ["l0".to_owned()].into();
+            if rng.chance(70) {
+                languages.insert("en".to_owned());
+            }
+            if rng.chance(50) {
+                languages.insert("l1".to_owned());
+            }
+            Expert {
+                id: format!("x{x}"),
+                topics,
+                languages,
+                month_room: BTreeMap::new(),
+                monthly_limit: 1 + rng.below(2) as u32,
+                fixed_load: rng.below(2) as u32,
+            }
+        })
+        .collect();
+    let mut instance = Instance {
+        limits: Limits {
+            workshops_per_day: 1 + rng.below(2) as u32,
+            max_cities: 3,
+            max_participants: 30,
+            support_over_cities: 1,
+            support_over_participants: 20,
+            shared_language: "en".to_owned(),
+        },
+        slots,
+        experts,
+        ..Instance::default()
+    };
+    for s in 0..n_slots {
+        let primary = instance.slots[s].primary_topic;
+        instance.slots[s].leads = (0..n_experts)
+            .filter(|x| instance.experts[*x].topics.contains(&primary) && rng.chance(85))
+            .collect();
+        instance.slots[s].supports = (0..n_experts).filter(|_| rng.chance(85)).collect();
+    }
+    let n_enquiries = 1 + rng.below(max_enquiries as u64) as usize;
+    for e in 0..n_enquiries {
+        let mut options: Vec<Candidate> = Vec::new();
+        for _ in 0..2 {
+            let slot = rng.below(n_slots as u64) as usize;
+            if !options.iter().any(|o| o.slot == slot) {
+                options.push(Candidate {
+                    slot,
+                    lateness: rng.below(5) as u32,
+                });
+            }
+        }
+        let mut languages: BTreeSet<String> = BTreeSet::new();
+        for l in ["l0", "l1"] {
+            if rng.chance(60) {
+                languages.insert(l.to_owned());
+            }
+        }
+        instance.enquiries.push(Enquiry {
+            id: format!("e{e}"),
+            city: format!("c{}", rng.below(4)),
+            beneficiary: rng.chance(30),
+            participants: 5 + rng.below(15) as u32,
+            languages,
+            topics: vec![rng.below(2) as u32],
+            options,
+        });
+    }
+    for s in 0..n_slots {
+        let attending: Vec<usize> = (0..n_enquiries)
+            .filter(|e| instance.enquiries[*e].options.iter().any(|o| o.slot == s))
+            .collect();
+        for (i, a) in attending.iter().enumerate() {
+            for b in &attending[i + 1..] {
+                if rng.chance(15) {
+                    instance.slots[s].incompatible.push((*a, *b));
+                }
+            }
+        }
+    }
+    if rng.chance(40) {
+        instance.fixed.day_load.insert(rng.below(15) as i32, 1);
+        instance
+            .fixed
+            .city_days
+            .entry("c0".to_owned())
+            .or_default()
+            .insert(rng.below(15) as i32);
+    }
+    instance
+}
+
+/// Adds a confirmed workshop made from a feasible plan: the enquiries of one
+/// of its workshops, staying or moving to another of their common options.
+fn with_confirmed(mut instance: Instance, plan: &Plan, seed: u64) -> Instance {
+    let mut rng = Rng::new(seed);
+    let Some((&slot, team)) = plan
+        .workshops
+        .iter()
+        .nth(rng.below(plan.workshops.len().max(1) as u64) as usize)
+    else {
+        return instance;
+    };
+    let enquiries = plan.attendees(slot);
+    let common: Vec<usize> = instance.enquiries[enquiries[0]]
+        .options
+        .iter()
+        .map(|o| o.slot)
+        .filter(|s| {
+            *s != slot
+                && enquiries
+                    .iter()
+                    .all(|e| instance.enquiries[*e].options.iter().any(|o| o.slot == *s))
+        })
+        .collect();
+    instance.current.push(Current {
+        id: "w0".to_owned(),
+        enquiries,
+        slot,
+        confirmed: true,
+        alternatives: if rng.chance(50) { common } else { Vec::new() },
+        team: (Some(team.lead), team.support),
+    });
+    instance
+}
+
+/// The best score over every plan: every choice of option (or none) per
+/// enquiry, then every team for the slots that choice opens.
+fn brute_force(instance: &Instance) -> Option<Score> {
+    let n = instance.enquiries.len();
+    let mut best: Option<Score> = None;
+    let mut choice = vec![0usize; n];
+    loop {
+        let served_in: Vec<Option<usize>> = (0..n)
+            .map(|e| (choice[e] > 0).then(|| instance.enquiries[e].options[choice[e] - 1].slot))
+            .collect();
+        let open: Vec<usize> = served_in
+            .iter()
+            .flatten()
+            .copied()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut plan = Plan {
+            served_in,
+            workshops: BTreeMap::new(),
+        };
+        teams(instance, &open, &mut plan, &mut best);
+        // Next choice, as a mixed-radix counter.
+        let mut e = 0;
+        loop {
+            if e == n {
+                return best;
+            }
+            choice[e] += 1;
+            if choice[e] <= instance.enquiries[e].options.len() {
+                break;
+            }
+            choice[e] = 0;
+            e += 1;
+        }
+    }
+}
+
+fn teams(instance: &Instance, open: &[usize], plan: &mut Plan, best: &mut Option<Score>) {
+    let Some((&slot, rest)) = open.split_first() else {
+        if violations(instance, plan).is_empty() {
+            let found = score(instance, plan);
+            if best.is_none_or(|b| found < b) {
+                *best = Some(found);
+            }
+        }
+        return;
+    };
+    let s = &instance.slots[slot];
+    let supports: Vec<Option<usize>> = std::iter::once(None)
+        .chain(s.supports.iter().map(|x| Some(*x)))
+        .collect();
+    for &lead in &s.leads {
+        for &support in &supports {
+            plan.workshops.insert(slot, Team { lead, support });
+            teams(instance, rest, plan, best);
+        }
+    }
+    plan.workshops.remove(&slot);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_plan_keeps_every_rule_and_equals_the_brute_force_optimum(seed in any::<u64>()) {
+        let instance = tiny(seed, 8);
+        let outcome = optimise(&instance, Budget::GENEROUS, None).expect("an empty plan is always feasible");
+        prop_assert_eq!(violations(&instance, &outcome.plan), Vec::<String>::new());
+        prop_assert!(outcome.proven);
+        prop_assert_eq!(Some(outcome.score), brute_force(&instance));
+    }
+
+    #[test]
+    fn confirmed_workshops_stay_whole_and_move_only_where_allowed(seed in any::<u64>()) {
+        let first = tiny(seed, 6);
+        let plan = optimise(&first, Budget::GENEROUS, None).expect("feasible").plan;
+        let instance = with_confirmed(first, &plan, seed);
+        let outcome = optimise(&instance, Budget::GENEROUS, Some(&plan)).expect("the current plan is feasible");
+        prop_assert_eq!(violations(&instance, &outcome.plan), Vec::<String>::new());
+        prop_assert_eq!(Some(outcome.score), brute_force(&instance));
+        for workshop in &instance.current {
+            let slots: BTreeSet<Option<usize>> =
+                workshop.enquiries.iter().map(|e| outcome.plan.served_in[*e]).collect();
+            prop_assert_eq!(slots.len(), 1);
+            let slot = slots.into_iter().next().flatten();
+            prop_assert!(slot == Some(workshop.slot) || slot.is_some_and(|s| workshop.alternatives.contains(&s)));
+        }
+    }
+
+    #[test]
+    fn the_same_instance_gives_the_same_plan(seed in any::<u64>()) {
+        let instance = tiny(seed, 8);
+        let a = optimise(&instance, Budget::uniform(50), None).expect("feasible");
+        let b = optimise(&instance, Budget::uniform(50), None).expect("feasible");
+        prop_assert_eq!(a, b);
+    }
+}
+
+#[test]
+fn a_generated_contested_instance_is_planned_without_breaking_a_rule() {
+    let instance = planner::generate::instance(planner::generate::Shape {
+        enquiries: 40,
+        ..planner::generate::Shape::contested(7)
+    });
+    let outcome = optimise(&instance, Budget::uniform(200), None).expect("feasible");
+    assert_eq!(violations(&instance, &outcome.plan), Vec::<String>::new());
+    assert!(outcome.plan.served() > 0);
+}
