@@ -538,36 +538,28 @@ impl<'a> Builder<'a> {
             let Some(stays) = var_at(first, workshop.slot) else {
                 continue;
             };
-            let mut changes = Vec::new();
             let (lead, support) = workshop.team;
-            if let Some(lead) = lead {
-                let change = self.ilp.binary();
-                let mut row = vec![(change, 1), (stays, -1)];
-                let kept = self.lead[workshop.slot]
+            let mut changes = Vec::new();
+            for (expert, role) in [(lead, &self.lead), (support, &self.support)] {
+                let Some(expert) = expert else { continue };
+                // change ≥ stays − kept: it stays, without this expert.
+                let kept = role[workshop.slot]
                     .iter()
-                    .find(|(x, _)| *x == lead)
+                    .find(|(x, _)| *x == expert)
                     .map(|(_, v)| *v);
-                if let Some(kept) = kept {
-                    row.push((kept, 1));
-                }
-                self.aux.changes.push((change, stays, kept));
-                self.ilp.at_least(row, 0);
-                changes.push(change);
+                changes.push((stays, kept));
             }
-            if let Some(support) = support {
-                let change = self.ilp.binary();
-                let mut row = vec![(change, 1), (stays, -1)];
-                let kept = self.support[workshop.slot]
-                    .iter()
-                    .find(|(x, _)| *x == support)
-                    .map(|(_, v)| *v);
-                if let Some(kept) = kept {
-                    row.push((kept, 1));
-                }
-                self.aux.changes.push((change, stays, kept));
-                self.ilp.at_least(row, 0);
-                changes.push(change);
-            }
+            let changes: Vec<Var> = changes
+                .into_iter()
+                .map(|(stays, kept)| {
+                    let change = self.ilp.binary();
+                    let mut row = vec![(change, 1), (stays, -1)];
+                    row.extend(kept.map(|v| (v, 1)));
+                    self.ilp.at_least(row, 0);
+                    self.aux.changes.push((change, stays, kept));
+                    change
+                })
+                .collect();
             all_changes.extend(changes.iter().copied());
             stays_and_changes.push((stays, changes));
         }

@@ -6,7 +6,7 @@ use super::enquiries::email_for_cause;
 use crate::outgoing::Cause;
 use crate::store::{self, Contact, ContactKey, ExpertContact};
 use chrono::Utc;
-use contract::CloudEvent;
+use contract::{CloudEvent, subjects};
 use contract::proto::assignment::v1::ExpertContact as ExpertContactEvent;
 use contract::proto::enquiry::v1::EnquiryContact;
 use messaging::{Delivery, Handler, HandlerError};
@@ -28,6 +28,16 @@ impl ContactsHandler {
 }
 
 impl Handler for ContactsHandler {
+    /// Only the two contact subjects: the rest of `ileaps.internal.>` (the
+    /// roster and holds assignment publishes for scheduling) is acknowledged
+    /// without a transaction, as not ours.
+    fn concerns(&self, subject: &str) -> bool {
+        matches!(
+            subject,
+            subjects::INTERNAL_ENQUIRY_CONTACT | subjects::INTERNAL_EXPERT_CONTACT
+        )
+    }
+
     async fn handle(&self, tx: &mut PgConnection, delivery: &Delivery) -> Result<(), HandlerError> {
         let ce_type = delivery
             .envelope
