@@ -127,6 +127,7 @@
 
 pub mod attendee;
 pub mod calendar;
+pub mod candidates;
 pub mod days;
 pub mod decision;
 pub mod rules;

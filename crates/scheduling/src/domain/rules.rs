@@ -36,6 +36,12 @@ pub struct Rules {
     pub max_participants: u32,
     /// ...and this many cities.
     pub max_cities: u32,
+    /// A joint workshop with more cities than this needs a SUPPORT expert
+    /// besides its LEAD (assignment's rule 1): the optimiser staffs what it
+    /// plans, so it counts the same way.
+    pub support_over_cities: u32,
+    /// ...or with more participants than this.
+    pub support_over_participants: u32,
     /// Rule 6: how many later dates are tried after `assignment.unfilled`
     /// before `NO_EXPERT_AFTER_RETRIES`. Counted by the caller.
     pub max_reschedules: u32,
@@ -74,6 +80,8 @@ impl Default for Rules {
             max_workshops_per_day: 3,
             max_participants: 40,
             max_cities: 5,
+            support_over_cities: 2,
+            support_over_participants: 25,
             max_reschedules: 3,
             joint_days: 2,
             virtual_joint_session: Duration::hours(3),

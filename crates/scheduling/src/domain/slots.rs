@@ -114,17 +114,57 @@ pub(crate) struct Search<'a> {
 impl Search<'_> {
     /// The earliest feasible sessions, or `None` (with the reasons noted).
     pub(crate) fn earliest(&self, blockers: &mut Blockers) -> Option<Vec<Session>> {
+        let mut found = None;
+        self.walk(blockers, &mut |sessions| {
+            found = Some(sessions);
+            false
+        });
+        found
+    }
+
+    /// Every feasible layout, earliest first: the optimiser's candidates
+    /// (with a calendar that holds only the holidays, rules 4 and 5 are left
+    /// to the model).
+    pub(crate) fn all(&self) -> Vec<Vec<Session>> {
+        let mut found = Vec::new();
+        self.walk(&mut Blockers::default(), &mut |sessions| {
+            found.push(sessions);
+            true
+        });
+        found
+    }
+
+    /// The sessions on exactly these `days` (in the layout's zone), if every
+    /// rule holds for every attendee there: for a group the optimiser put
+    /// together in one slot (a virtual session's clock time depends on who
+    /// attends).
+    pub(crate) fn layout_on(&self, days: &[NaiveDate]) -> Option<Vec<Session>> {
         let earliest = self.earliest_start()?;
+        let sessions = self.propose(days, earliest).ok()?;
+        self.verify(&sessions).ok()?;
+        Some(sessions)
+    }
+
+    /// Walks the candidate first days in order, handing each feasible
+    /// layout to `found` while it answers `true` (go on).
+    fn walk(&self, blockers: &mut Blockers, found: &mut dyn FnMut(Vec<Session>) -> bool) {
+        let Some(earliest) = self.earliest_start() else {
+            return;
+        };
         let zone = self.shape.zone(self.rules);
-        let window_start = self.attendees.iter().map(|a| a.window.start).max()?;
-        let window_end = self.attendees.iter().map(|a| a.window.end).min()?;
+        let (Some(window_start), Some(window_end)) = (
+            self.attendees.iter().map(|a| a.window.start).max(),
+            self.attendees.iter().map(|a| a.window.end).min(),
+        ) else {
+            return;
+        };
         let mut first = window_start.max(local_date(zone, earliest));
         if let Some(after) = self.after {
             first = first.max(after);
         }
         // A day either side: the walking zone's date and a city's may differ.
         let (Some(from), Some(to)) = (first.pred_opt(), window_end.succ_opt()) else {
-            return None;
+            return;
         };
         if from > to {
             blockers.note(if local_date(zone, earliest) > window_end {
@@ -132,7 +172,7 @@ impl Search<'_> {
             } else {
                 Blocker::OutsideWindow
             });
-            return None;
+            return;
         }
         // Days are laid out on working days that are no public holiday of a
         // country concerned, read in the layout's zone (a cautious reading:
@@ -158,7 +198,11 @@ impl Search<'_> {
                 .propose(&days, earliest)
                 .and_then(|sessions| self.verify(&sessions).map(|()| sessions))
             {
-                Ok(sessions) => return Some(sessions),
+                Ok(sessions) => {
+                    if !found(sessions) {
+                        return;
+                    }
+                }
                 Err(blocker) => {
                     blockers.note(blocker);
                     // A run stretched past a holiday counts it as in the way.
@@ -172,7 +216,6 @@ impl Search<'_> {
                 }
             }
         }
-        None
     }
 
     /// The countries whose holidays every session avoids: the experts', the
