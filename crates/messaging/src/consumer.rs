@@ -119,6 +119,15 @@ impl Delivery {
             .map_err(|e| HandlerError::permanent(format!("not a valid {} body: {e}", E::TYPE)))
     }
 
+    /// The `ce-type` of the message, empty when it is no CloudEvent (then
+    /// [`Self::event`] says why): what a handler dispatches on.
+    pub fn event_type(&self) -> &str {
+        self.envelope
+            .as_ref()
+            .map(|e| e.event_type.as_str())
+            .unwrap_or_default()
+    }
+
     /// The stream the message was read from.
     pub fn stream_name(&self) -> &str {
         &self.stream

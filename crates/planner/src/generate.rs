@@ -273,7 +273,6 @@ pub fn instance(shape: Shape) -> Instance {
         }
         enquiries.push((
             c,
-            formats.contains(&Format::Virtual) && kind == Kind::Joint,
             Enquiry {
                 id: format!("enquiry-{e:03}"),
                 city: city.code.clone(),
@@ -292,7 +291,7 @@ pub fn instance(shape: Shape) -> Instance {
         .map(|(_, s)| *s)
         .collect();
     let mut attending: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for (e, (_, _, enquiry)) in enquiries.iter().enumerate() {
+    for (e, (_, enquiry)) in enquiries.iter().enumerate() {
         for option in &enquiry.options {
             if virtual_slots.contains(&option.slot) {
                 attending.entry(option.slot).or_default().push(e);
@@ -310,7 +309,7 @@ pub fn instance(shape: Shape) -> Instance {
     }
     Instance {
         limits: Limits::default(),
-        enquiries: enquiries.into_iter().map(|(_, _, e)| e).collect(),
+        enquiries: enquiries.into_iter().map(|(_, e)| e).collect(),
         slots,
         experts,
         current: Vec::new(),

@@ -23,30 +23,15 @@ use contract::proto::assignment::v1::{ExpertProfile as ProfileEvent, ExpertRole,
 use contract::proto::common::v1::Topic;
 use messaging::{Delivery, Handler, HandlerError};
 use sqlx::PgConnection;
-use std::collections::BTreeSet;
 use tracing::{debug, warn};
 
 /// The durable consumer's name on `ILEAPS_INTERNAL`, shared by all
 /// replicas; `deploy/nats/auth.conf` pins scheduling's user to it.
 pub const CONSUMER: &str = "scheduling-roster";
 
-/// One expert as the planner sees them: everything the matcher's rules
-/// 1-4 look at, nothing personal.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExpertProfile {
-    pub id: String,
-    pub display_name: String,
-    pub topics: BTreeSet<Topic>,
-    /// Lower-case BCP 47 tags, the preferred one first.
-    pub languages: Vec<String>,
-    pub time_zone: Tz,
-    /// Whole days they cannot work, inclusive, in `time_zone`, by first day.
-    pub unavailable: Vec<(NaiveDate, NaiveDate)>,
-    /// Holds counting against one calendar month, at most.
-    pub monthly_limit: u32,
-    /// The revision of assignment's entry this copy is.
-    pub revision: u32,
-}
+/// The planner's view of one expert, defined beside the planning bridge
+/// that takes it.
+pub use crate::domain::candidates::ExpertProfile;
 
 /// A hold assignment has committed on a workshop.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,12 +56,7 @@ pub struct RosterHandler;
 
 impl Handler for RosterHandler {
     async fn handle(&self, tx: &mut PgConnection, delivery: &Delivery) -> Result<(), HandlerError> {
-        let ce_type = delivery
-            .envelope
-            .as_ref()
-            .map(|e| e.event_type.as_str())
-            .unwrap_or_default();
-        match ce_type {
+        match delivery.event_type() {
             ProfileEvent::TYPE => {
                 if let Some(event) = delivery.event::<ProfileEvent>()? {
                     put_profile(tx, &event).await?;

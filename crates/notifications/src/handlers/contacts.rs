@@ -39,12 +39,7 @@ impl Handler for ContactsHandler {
     }
 
     async fn handle(&self, tx: &mut PgConnection, delivery: &Delivery) -> Result<(), HandlerError> {
-        let ce_type = delivery
-            .envelope
-            .as_ref()
-            .map(|e| e.event_type.as_str())
-            .unwrap_or_default();
-        match ce_type {
+        match delivery.event_type() {
             EnquiryContact::TYPE => {
                 if let Some(event) = delivery.event::<EnquiryContact>()? {
                     enquiry_contact(tx, event).await?;

@@ -46,18 +46,24 @@ pub struct OpenEnquiry {
     pub beneficiary: bool,
 }
 
-/// One expert of the roster, as planning sees them (no contact details).
+/// One expert as the planner sees them: everything the matcher's rules 1-4
+/// look at, nothing personal. Scheduling's read model of assignment's roster
+/// (`crate::roster`) stores and returns exactly this.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RosterExpert {
+pub struct ExpertProfile {
     pub id: String,
+    pub display_name: String,
     pub topics: BTreeSet<Topic>,
-    /// BCP 47 tags; matched on their primary subtag.
+    /// Lower-case BCP 47 tags, the preferred one first; matched on their
+    /// primary subtag.
     pub languages: Vec<String>,
-    /// Unavailable days are whole days here.
     pub time_zone: Tz,
-    /// Inclusive.
+    /// Whole days they cannot work, inclusive, in `time_zone`, by first day.
     pub unavailable: Vec<(NaiveDate, NaiveDate)>,
+    /// Holds counting against one calendar month, at most.
     pub monthly_limit: u32,
+    /// The revision of assignment's entry this copy is.
+    pub revision: u32,
 }
 
 /// An expert's hold the plan does not decide (a frozen workshop's).
@@ -97,7 +103,7 @@ pub struct Candidates {
     /// The enquiries, in the instance's order.
     pub open: Vec<OpenEnquiry>,
     /// The roster, in the instance's order.
-    pub experts: Vec<RosterExpert>,
+    pub experts: Vec<ExpertProfile>,
     holidays: Calendar,
 }
 
@@ -127,7 +133,7 @@ pub struct NoCommonTime {
 /// instance's fixed engagements and load (its `workshops` are not read).
 pub fn candidates(
     open: &[OpenEnquiry],
-    roster: &[RosterExpert],
+    roster: &[ExpertProfile],
     outside: &[OutsideHold],
     calendar: &Calendar,
     rules: &Rules,
@@ -241,7 +247,7 @@ impl Candidates {
 struct Builder<'a> {
     rules: &'a Rules,
     holidays: &'a Calendar,
-    roster: &'a [RosterExpert],
+    roster: &'a [ExpertProfile],
     outside: &'a [OutsideHold],
     layouts: Vec<SlotLayout>,
     slots: Vec<planner::Slot>,
@@ -378,7 +384,7 @@ impl Builder<'_> {
     }
 
     /// Not on leave and not held outside the model during `[start, end)`.
-    fn is_free(&self, expert: &RosterExpert, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+    fn is_free(&self, expert: &ExpertProfile, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
         let on_leave = expert.unavailable.iter().any(|(first, last)| {
             let from = local_midnight(expert.time_zone, *first);
             let to = last.succ_opt().map_or(DateTime::<Utc>::MAX_UTC, |d| {
@@ -474,7 +480,7 @@ fn hold_period(layout: &SlotLayout) -> (DateTime<Utc>, DateTime<Utc>) {
 
 /// The planner's experts: languages by primary subtag; outside holds as
 /// load and as room taken in their month.
-fn planner_experts(roster: &[RosterExpert], outside: &[OutsideHold]) -> Vec<planner::Expert> {
+fn planner_experts(roster: &[ExpertProfile], outside: &[OutsideHold]) -> Vec<planner::Expert> {
     roster
         .iter()
         .map(|expert| {
@@ -531,14 +537,16 @@ mod tests {
     use super::*;
     use crate::domain::testkit::{colombo, day, joint, makassar, with_holidays, with_window};
 
-    fn expert(id: &str) -> RosterExpert {
-        RosterExpert {
+    fn expert(id: &str) -> ExpertProfile {
+        ExpertProfile {
             id: id.to_owned(),
+            display_name: id.to_owned(),
             topics: [Topic::SocialInnovation, Topic::LocalGovernance].into(),
             languages: vec!["en".to_owned(), "ko".to_owned()],
             time_zone: chrono_tz::Asia::Seoul,
             unavailable: Vec::new(),
             monthly_limit: 4,
+            revision: 1,
         }
     }
 
