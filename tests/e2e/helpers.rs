@@ -91,6 +91,25 @@ impl TestApp {
         )
         .await
         .expect("experts import");
+        self.wait_for_the_planners_roster().await;
+    }
+
+    /// Waits until scheduling's read model holds every expert assignment
+    /// has: from then on enquiries are planned by the optimiser, knowing who
+    /// can staff each date (before, they are planned first-fit).
+    pub async fn wait_for_the_planners_roster(&self) {
+        let count = |service, command| async move {
+            messaging::admin::request(&self.client, service, command, &json!({}), DEADLINE)
+                .await
+                .ok()
+                .and_then(|listed| listed.as_array().map(Vec::len))
+        };
+        test_support::eventually("the planner knows the roster", DEADLINE, || async {
+            let experts = count(Service::Assignment, "experts.list").await?;
+            let known = count(Service::Scheduling, "roster.list").await?;
+            (experts > 0 && known == experts).then_some(())
+        })
+        .await;
     }
 
     async fn spawn_services(defs: Vec<ServiceDef>) -> TestApp {

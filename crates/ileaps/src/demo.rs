@@ -104,6 +104,42 @@ async fn import_seed_holidays(client: &async_nats::Client) -> Result<()> {
     Ok(())
 }
 
+/// Waits (up to 10 s) until scheduling's read model holds every expert
+/// assignment has, so the first enquiries are planned knowing who can staff
+/// them; says so and goes on if it does not (they are planned first-fit).
+async fn wait_for_the_planners_roster(client: &async_nats::Client) -> Result<()> {
+    let count = |service, command| async move {
+        admin::request(
+            client,
+            service,
+            command,
+            &serde_json::json!({}),
+            Duration::from_secs(5),
+        )
+        .await
+        .ok()
+        .and_then(|listed| listed.as_array().map(Vec::len))
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let experts = count(Service::Assignment, "experts.list").await;
+        let known = count(Service::Scheduling, "roster.list").await;
+        if let (Some(experts), Some(known)) = (experts, known)
+            && known == experts
+        {
+            println!("the planner knows all {known} experts\n");
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            println!(
+                "  (the planner does not know the roster yet: the first enquiries are planned first-fit)\n"
+            );
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn play(client: &async_nats::Client, js: &async_nats::jetstream::Context) -> Result<()> {
     let cities = crate::operator::read_city_file(&seed_file(SEED_CITIES))?;
     let imported = admin::request(
@@ -132,6 +168,7 @@ async fn play(client: &async_nats::Client, js: &async_nats::jetstream::Context) 
         imported["updated"].as_array().map_or(0, Vec::len)
     );
     import_seed_holidays(client).await?;
+    wait_for_the_planners_roster(client).await?;
     let mut programme_stream = events::reader(js, subjects::EVENTS_ALL, false).await?;
     let mut notification_stream = events::reader(js, "ileaps.events.notification.>", false).await?;
     let started = std::time::SystemTime::now();

@@ -13,9 +13,9 @@ use crate::plan::Plan;
 pub struct Score {
     pub beneficiaries_served: std::cmp::Reverse<usize>,
     pub served: std::cmp::Reverse<usize>,
+    pub workshops: usize,
     pub moves: usize,
     pub experts_changed: usize,
-    pub workshops: usize,
     pub max_load: u32,
     pub lateness: u64,
 }
@@ -181,8 +181,18 @@ pub fn violations(instance: &Instance, plan: &Plan) -> Vec<String> {
             }
         }
     }
-    // Confirmed workshops: all served, together, in an allowed slot.
+    // Confirmed workshops: all served, together, in an allowed slot, and
+    // never two in one slot.
+    let mut confirmed_in: BTreeMap<usize, &str> = BTreeMap::new();
     for workshop in instance.current.iter().filter(|w| w.confirmed) {
+        if let Some(Some(slot)) = workshop.enquiries.first().map(|e| plan.served_in[*e])
+            && let Some(other) = confirmed_in.insert(slot, &workshop.id)
+        {
+            found.push(format!(
+                "confirmed workshops {other} and {} were merged into slot {slot}",
+                workshop.id
+            ));
+        }
         let slots: BTreeSet<Option<usize>> = workshop
             .enquiries
             .iter()

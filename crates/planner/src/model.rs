@@ -37,14 +37,16 @@
 //!   cover the primary topic covers a topic of one of its cities.
 //! - Cities that cannot meet at one session time never attend one slot.
 //! - A confirmed workshop keeps all its enquiries served, together, in its
-//!   slot or one of its alternatives.
+//!   slot or one of its alternatives; two confirmed workshops never end in
+//!   one slot (a merge would cancel one of them under its cities).
 //!
 //! # Objective, in order
 //!
 //! 1. Enquiries served, beneficiaries first: each served enquiry counts 1,
 //!    a beneficiary's `N + 1`, so no number of others outweighs one of them.
-//! 2. Moves of confirmed workshops, then their experts changed, then
-//!    workshops opened (fewest, so cities are grouped where they can be).
+//! 2. Workshops opened (fewest, so cities are grouped where they can be),
+//!    then moves of confirmed workshops, then their experts changed. A move
+//!    that groups cities is worth taking: see docs/planning.md ("Moves").
 //! 3. The largest expert load, then lateness (earliest dates).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -563,7 +565,30 @@ impl<'a> Builder<'a> {
             all_changes.extend(changes.iter().copied());
             stays_and_changes.push((stays, changes));
         }
+        self.never_merged();
         (stays_and_changes, all_changes)
+    }
+
+    /// At most one confirmed workshop in any slot: each is present there
+    /// exactly when its first enquiry is.
+    fn never_merged(&mut self) {
+        let instance = self.instance;
+        let mut by_slot: BTreeMap<usize, Vec<(Var, i64)>> = BTreeMap::new();
+        for workshop in instance.current.iter().filter(|w| w.confirmed) {
+            let Some(&first) = workshop.enquiries.first() else {
+                continue;
+            };
+            for (option, var) in instance.enquiries[first]
+                .options
+                .iter()
+                .zip(&self.attend[first])
+            {
+                by_slot.entry(option.slot).or_default().push((*var, 1));
+            }
+        }
+        for row in by_slot.into_values().filter(|row| row.len() > 1) {
+            self.ilp.at_most(row, 1);
+        }
     }
 
     fn objectives(&mut self, stays: &[(Var, Vec<Var>)], changes: &[Var]) {
@@ -576,11 +601,12 @@ impl<'a> Builder<'a> {
             served.extend(self.attend[e].iter().map(|v| (*v, -weight)));
         }
 
-        // Level 2: moves ≫ experts changed ≫ workshops. A move is "not
-        // staying" (1 − stays); the constant is dropped.
-        let workshops_weight = 1;
-        let change_weight = n + 1;
-        let move_weight = change_weight * (i64::try_from(changes.len()).unwrap_or(0) + 1);
+        // Level 2: workshops ≫ moves ≫ experts changed. A move is "not
+        // staying" (1 − stays); the constant is dropped. Each weight exceeds
+        // the most the levels below it can add up to.
+        let change_weight = 1;
+        let move_weight = i64::try_from(changes.len()).unwrap_or(0) + 1;
+        let workshops_weight = move_weight * (i64::try_from(stays.len()).unwrap_or(0) + 1);
         let mut stability: Objective = self.open.iter().map(|v| (*v, workshops_weight)).collect();
         stability.extend(changes.iter().map(|v| (*v, change_weight)));
         stability.extend(stays.iter().map(|(v, _)| (*v, -move_weight)));

@@ -1,6 +1,7 @@
 //! Scheduling's operator commands on `ileaps.admin.scheduling.>`:
-//! `workshops.list` (in `lib.rs`), and the public holiday calendars,
-//! `holidays.import` and `holidays.list`.
+//! `workshops.list` (in `lib.rs`), the public holiday calendars,
+//! `holidays.import` and `holidays.list`, and `roster.list`, the roster as
+//! the planner knows it.
 //!
 //! Replies follow the shared shape (`{"ok": ...}` or `{"error": {"code",
 //! "message"}}`); a refused import's message lists every problem, one a line,
@@ -107,6 +108,39 @@ pub async fn list_holidays(pool: &PgPool, body: &[u8]) -> Result<Value, AdminErr
                     "name": row.name,
                     "source": row.source,
                     "importedAt": row.imported_at,
+                })
+            })
+            .collect(),
+    ))
+}
+
+/// `roster.list`: the roster as the planner sees it (scheduling's read model
+/// of assignment's roster), by id: what an operator checks when plans and
+/// assignment's roster seem to disagree, and what tells a test or the demo
+/// that the optimiser plans with the experts just imported. Body ignored.
+pub async fn list_roster(pool: &PgPool) -> Result<Value, AdminError> {
+    let mut conn = pool
+        .acquire()
+        .await
+        .map_err(|e| AdminError::unavailable(&e))?;
+    let experts = crate::roster::roster(&mut conn)
+        .await
+        .map_err(|e| AdminError::unavailable(&e))?;
+    Ok(Value::Array(
+        experts
+            .into_iter()
+            .map(|expert| {
+                json!({
+                    "expertId": expert.id,
+                    "displayName": expert.display_name,
+                    "topics": expert.topics.iter().map(|t| t.as_str_name()).collect::<Vec<_>>(),
+                    "languages": expert.languages,
+                    "timeZone": expert.time_zone.name(),
+                    "unavailable": expert.unavailable.iter()
+                        .map(|(first, last)| json!({ "start": first, "end": last }))
+                        .collect::<Vec<_>>(),
+                    "monthlyLimit": expert.monthly_limit,
+                    "revision": expert.revision,
                 })
             })
             .collect(),

@@ -13,13 +13,15 @@ use crate::domain::{
     Attendee, DateWindow, DaySpan, Decision, PlannedWorkshop, Request, Rules, Session,
     UnschedulableCode, next_slot, plan,
 };
+use crate::replan::{self, Change, Skipped, Team};
 use crate::store::{self, CalendarQuery, NewEnquiry, Unreadable};
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use contract::proto::assignment::v1::{AssignmentMade, AssignmentUnfilled};
+use contract::proto::assignment::v1::{AssignmentMade, AssignmentUnfilled, ExpertRole};
 use contract::proto::common::v1::{self as common, EnquiryKind, Format, Topic};
 use contract::proto::enquiry::v1::{EnquiryReceived, EnquiryWithdrawn};
 use contract::proto::workshop::v1::{
-    Participation, WorkshopCancelled, WorkshopRescheduled, WorkshopScheduled, WorkshopUnschedulable,
+    Participation, ProposedExpert, WorkshopCancelled, WorkshopRescheduled, WorkshopScheduled,
+    WorkshopUnschedulable,
 };
 use contract::{Service, subjects};
 use messaging::{Delivery, Handler, HandlerError, Outbox, OutgoingMessage};
@@ -29,7 +31,8 @@ use uuid::Uuid;
 
 /// The namespace of workshop ids: a workshop's id is the UUIDv5 of the
 /// enquiry that created it, so the same events give the same ids.
-const WORKSHOP_NAMESPACE: Uuid = Uuid::from_u128(0x6a1c_3f0e_5b7d_4e21_9c4a_2d8e_7f10_b3a5);
+pub(crate) const WORKSHOP_NAMESPACE: Uuid =
+    Uuid::from_u128(0x6a1c_3f0e_5b7d_4e21_9c4a_2d8e_7f10_b3a5);
 
 /// The reason a workshop is cancelled when its last city withdraws.
 pub const ALL_WITHDREW: &str = "all cities withdrew";
@@ -94,27 +97,30 @@ impl SchedulingHandler {
             debug!(enquiry_id = %event.enquiry_id, "enquiry already planned");
             return Ok(());
         }
+        let countries = |attendees: &[&Attendee]| self.holiday_countries(attendees.iter().copied());
+        match replan::received(tx, &request, event.priority, &self.rules, countries).await? {
+            Ok(changes) => return self.apply(tx, &request, changes).await,
+            Err(Skipped::NoRoster) => {
+                debug!(enquiry_id = %event.enquiry_id, "no roster known yet: planned first-fit");
+            }
+            Err(Skipped::Failed(why)) => {
+                warn!(enquiry_id = %event.enquiry_id, %why, "the optimiser could not plan; planned first-fit");
+            }
+        }
+        self.first_fit(tx, &request).await
+    }
 
-        let cities = [event.city.clone()];
-        let joinable = (request.kind == EnquiryKind::JointWorkshop)
-            .then(|| request.primary_topic().map(|topic| (request.kind, topic)))
-            .flatten();
-        let countries = self.holiday_countries(std::iter::once(&request.attendee));
-        let calendar = store::load_calendar(
-            tx,
-            &CalendarQuery {
-                days: padded(request.attendee.window.start, request.attendee.window.end),
-                cities: &cities,
-                countries: &countries,
-                joinable,
-                except: None,
-            },
-        )
-        .await?
-        .map_err(unreadable)?;
-
+    /// Plans `request` (stored) first-fit: join a planned workshop, else the
+    /// earliest feasible dates, with no knowledge of who can staff them.
+    async fn first_fit(
+        &self,
+        tx: &mut PgConnection,
+        request: &Request,
+    ) -> Result<(), HandlerError> {
+        let (decision, calendar) = self.first_fit_decision(tx, request).await?;
         let enquiry_id = request.attendee.enquiry_id.clone();
-        match plan(&request, &calendar, &self.rules) {
+        let city = &request.attendee.city;
+        match decision {
             Decision::Join { workshop_id, .. } => {
                 let mut workshop = calendar
                     .workshops
@@ -130,16 +136,16 @@ impl SchedulingHandler {
                 workshop.admit(request.attendee.clone(), &self.rules);
                 store::update_workshop(tx, id, &workshop, reschedules_of(row.reschedules)).await?;
                 store::mark_scheduled(tx, &enquiry_id, id, workshop.version).await?;
-                info!(%enquiry_id, workshop_id = %id, version = workshop.version, city = %event.city, "city joins a workshop");
-                self.emit(tx, vec![scheduled(&workshop)]).await
+                info!(%enquiry_id, workshop_id = %id, version = workshop.version, %city, "city joins a workshop");
+                self.emit(tx, vec![scheduled(&workshop, &[])]).await
             }
             Decision::New(new) => {
                 let id = Uuid::new_v5(&WORKSHOP_NAMESPACE, enquiry_id.as_bytes());
-                let workshop = new.into_planned(id.to_string(), &request);
+                let workshop = new.into_planned(id.to_string(), request);
                 store::insert_workshop(tx, &workshop, id).await?;
                 store::mark_scheduled(tx, &enquiry_id, id, workshop.version).await?;
-                info!(%enquiry_id, workshop_id = %id, city = %event.city, format = workshop.format.as_str_name(), "workshop planned");
-                self.emit(tx, vec![scheduled(&workshop)]).await
+                info!(%enquiry_id, workshop_id = %id, %city, format = workshop.format.as_str_name(), "workshop planned");
+                self.emit(tx, vec![scheduled(&workshop, &[])]).await
             }
             Decision::Unschedulable { code, detail } => {
                 store::mark_unschedulable(
@@ -149,11 +155,106 @@ impl SchedulingHandler {
                     &detail,
                 )
                 .await?;
-                info!(%enquiry_id, city = %event.city, %code, %detail, "enquiry unschedulable");
+                info!(%enquiry_id, %city, %code, %detail, "enquiry unschedulable");
                 let message = unschedulable(&request.attendee, code, &detail, None);
                 self.emit(tx, vec![message]).await
             }
         }
+    }
+
+    /// What first-fit would do with `request`, and the calendar it read.
+    async fn first_fit_decision(
+        &self,
+        tx: &mut PgConnection,
+        request: &Request,
+    ) -> Result<(Decision, crate::domain::Calendar), HandlerError> {
+        let cities = [request.attendee.city.clone()];
+        let joinable = (request.kind == EnquiryKind::JointWorkshop)
+            .then(|| request.primary_topic().map(|topic| (request.kind, topic)))
+            .flatten();
+        let countries = self.holiday_countries(std::iter::once(&request.attendee));
+        let calendar = store::load_calendar(
+            tx,
+            &CalendarQuery {
+                days: padded(request.attendee.window.start, request.attendee.window.end),
+                cities: &cities,
+                countries: &countries,
+                joinable,
+                except: &[],
+            },
+        )
+        .await?
+        .map_err(unreadable)?;
+        Ok((plan(request, &calendar, &self.rules), calendar))
+    }
+
+    /// Stores and announces what the optimiser decided for a new enquiry.
+    async fn apply(
+        &self,
+        tx: &mut PgConnection,
+        request: &Request,
+        changes: Vec<Change>,
+    ) -> Result<(), HandlerError> {
+        let enquiry_id = &request.attendee.enquiry_id;
+        let city = &request.attendee.city;
+        let mut messages = Vec::new();
+        for change in changes {
+            match change {
+                Change::Moved {
+                    id,
+                    workshop,
+                    team,
+                    reason,
+                } => {
+                    let row = store::find_workshop(tx, id)
+                        .await?
+                        .ok_or_else(|| HandlerError::permanent("the moved workshop vanished"))?;
+                    store::update_workshop(tx, id, &workshop, reschedules_of(row.reschedules))
+                        .await?;
+                    store::record_move(tx, id).await?;
+                    info!(workshop_id = %id, version = workshop.version, %reason, "workshop moved");
+                    messages.push(rescheduled(&workshop, &reason, &proposed(&team)));
+                }
+                Change::Joined { id, workshop, team } => {
+                    let row = store::find_workshop(tx, id)
+                        .await?
+                        .ok_or_else(|| HandlerError::permanent("the joined workshop vanished"))?;
+                    store::update_workshop(tx, id, &workshop, reschedules_of(row.reschedules))
+                        .await?;
+                    store::mark_scheduled(tx, enquiry_id, id, workshop.version).await?;
+                    info!(%enquiry_id, workshop_id = %id, version = workshop.version, %city, "city joins a workshop");
+                    messages.push(scheduled(&workshop, &proposed(&team)));
+                }
+                Change::Created { id, workshop, team } => {
+                    store::insert_workshop(tx, &workshop, id).await?;
+                    store::mark_scheduled(tx, enquiry_id, id, workshop.version).await?;
+                    info!(%enquiry_id, workshop_id = %id, %city, format = workshop.format.as_str_name(), lead = %team.lead, "workshop planned");
+                    messages.push(scheduled(&workshop, &proposed(&team)));
+                }
+                Change::Unserved => {
+                    // The calendar alone leaves no date: first-fit says what
+                    // stood in the way. Dates fit but nobody can staff any of
+                    // them: every date was tried for an expert.
+                    let (code, detail) = match self.first_fit_decision(tx, request).await?.0 {
+                        Decision::Unschedulable { code, detail } => (code, detail),
+                        _ => (
+                            UnschedulableCode::NoExpertAfterRetries,
+                            no_expert_detail(request),
+                        ),
+                    };
+                    store::mark_unschedulable(
+                        tx,
+                        std::slice::from_ref(enquiry_id),
+                        code.as_str(),
+                        &detail,
+                    )
+                    .await?;
+                    info!(%enquiry_id, %city, %code, %detail, "enquiry unschedulable");
+                    messages.push(unschedulable(&request.attendee, code, &detail, None));
+                }
+            }
+        }
+        self.emit(tx, messages).await
     }
 
     /// `enquiry.withdrawn`: the city leaves its workshop; the last city out
@@ -198,7 +299,7 @@ impl SchedulingHandler {
         }
         store::update_workshop(tx, id, &workshop, reschedules_of(row.reschedules)).await?;
         info!(workshop_id = %id, version = workshop.version, city = %enquiry.city, "city leaves a workshop");
-        self.emit(tx, vec![scheduled(&workshop)]).await
+        self.emit(tx, vec![scheduled(&workshop, &[])]).await
     }
 
     /// `assignment.made`: the current version is staffed; older ones are
@@ -253,7 +354,9 @@ impl SchedulingHandler {
             store::update_workshop(tx, id, &workshop, tried + 1).await?;
             let reason = format!("NO_EXPERT: {code}");
             info!(workshop_id = %id, version = workshop.version, try_number = tried + 1, %reason, "workshop rescheduled");
-            return self.emit(tx, vec![rescheduled(&workshop, &reason)]).await;
+            return self
+                .emit(tx, vec![rescheduled(&workshop, &reason, &[])])
+                .await;
         }
 
         let detail = if tried < self.rules.max_reschedules {
@@ -312,7 +415,7 @@ impl SchedulingHandler {
                 cities: &cities,
                 countries: &countries,
                 joinable: None,
-                except: Some(id),
+                except: &[id],
             },
         )
         .await?
@@ -464,8 +567,37 @@ fn unreadable(error: Unreadable) -> HandlerError {
 
 // --- events -------------------------------------------------------------------
 
-/// `workshop.scheduled`: the workshop's full current state.
-pub fn scheduled(workshop: &PlannedWorkshop) -> OutgoingMessage {
+/// `NO_EXPERT_AFTER_RETRIES`' detail when dates fit but nobody can staff
+/// any of them.
+fn no_expert_detail(request: &Request) -> String {
+    let window = request.attendee.window;
+    let topic = request
+        .primary_topic()
+        .map_or("its topic", |t| t.as_str_name());
+    format!(
+        "the rules allow dates between {} and {}, but on none of them is an expert \
+         who covers {topic} and shares a language free, with room in their month, \
+         without moving a confirmed workshop; a wider window may help",
+        window.start, window.end
+    )
+}
+
+/// The proposed team as the contract carries it.
+fn proposed(team: &Team) -> Vec<ProposedExpert> {
+    std::iter::once(ProposedExpert {
+        expert_id: team.lead.clone(),
+        role: ExpertRole::Lead.into(),
+    })
+    .chain(team.support.iter().map(|support| ProposedExpert {
+        expert_id: support.clone(),
+        role: ExpertRole::Support.into(),
+    }))
+    .collect()
+}
+
+/// `workshop.scheduled`: the workshop's full current state, with the team
+/// the plan proposes (empty when planned first-fit).
+pub fn scheduled(workshop: &PlannedWorkshop, team: &[ProposedExpert]) -> OutgoingMessage {
     let body = WorkshopScheduled {
         workshop_id: workshop.id.clone(),
         version: workshop.version,
@@ -489,8 +621,7 @@ pub fn scheduled(workshop: &PlannedWorkshop) -> OutgoingMessage {
             })
             .collect(),
         languages: workshop.languages.iter().cloned().collect(),
-        // The planner proposes no team yet: assignment's matcher decides.
-        proposed_team: Vec::new(),
+        proposed_team: team.to_vec(),
     };
     OutgoingMessage::event(
         Service::Scheduling,
@@ -500,14 +631,17 @@ pub fn scheduled(workshop: &PlannedWorkshop) -> OutgoingMessage {
     )
 }
 
-fn rescheduled(workshop: &PlannedWorkshop, reason: &str) -> OutgoingMessage {
+fn rescheduled(
+    workshop: &PlannedWorkshop,
+    reason: &str,
+    team: &[ProposedExpert],
+) -> OutgoingMessage {
     let body = WorkshopRescheduled {
         workshop_id: workshop.id.clone(),
         version: workshop.version,
         sessions: sessions(&workshop.sessions),
         reason: reason.to_owned(),
-        // As in `scheduled`: no proposed team yet.
-        proposed_team: Vec::new(),
+        proposed_team: team.to_vec(),
     };
     OutgoingMessage::event(
         Service::Scheduling,

@@ -10,6 +10,8 @@
 //!   around a request with indexed queries.
 //! - [`handlers`]: a programme event in, one transaction, workshop events
 //!   out through the outbox.
+//! - [`replan`]: re-planning around a new enquiry with the optimiser
+//!   (`planner`), its neighbourhood read from the store.
 //! - [`roster`]: the read model of assignment's roster and live holds
 //!   (`ileaps.internal.roster.>`, its own consumer), and the reads the
 //!   planner calls: [`roster::roster`], [`roster::holds_between`].
@@ -20,10 +22,14 @@
 //!
 //! # Flow
 //!
-//! - `enquiry.received` → store the enquiry → read the calendar around its
-//!   window → [`domain::plan`]: join a planned joint workshop (a new version,
-//!   `workshop.scheduled`), plan a new one (`workshop.scheduled` version 1),
-//!   or `workshop.unschedulable` (`NO_SLOT_IN_WINDOW`).
+//! - `enquiry.received` → store the enquiry → [`replan::received`]: the
+//!   optimiser plans it together with the workshops it could join or
+//!   competes with (not frozen), knowing who can staff each date: a move
+//!   (`workshop.rescheduled` with its reason), a join (`workshop.scheduled`,
+//!   next version), a new workshop (`workshop.scheduled` version 1), each
+//!   with its proposed team, or `workshop.unschedulable`
+//!   (`NO_SLOT_IN_WINDOW`). With no roster known yet: first-fit,
+//!   [`domain::plan`], on the calendar around its window.
 //! - `assignment.made` for the current version → the workshop is staffed
 //!   (which version is recorded); an older version's is stale and ignored.
 //! - `assignment.unfilled` for the current version → a later date
@@ -61,6 +67,7 @@ pub mod admin;
 pub mod domain;
 pub mod handlers;
 pub mod holidays;
+pub mod replan;
 pub mod roster;
 pub mod store;
 
@@ -102,7 +109,7 @@ pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> RelayHandle {
 
     let pool = runtime.pool.clone();
     let relay = runtime.spawn_relay_and_admin(tasks, service, &outbox, |admin| {
-        let (import_pool, list_pool) = (pool.clone(), pool.clone());
+        let (import_pool, list_pool, roster_pool) = (pool.clone(), pool.clone(), pool.clone());
         admin
             .command("workshops.list", move |body| {
                 let pool = pool.clone();
@@ -115,6 +122,10 @@ pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> RelayHandle {
             .command("holidays.list", move |body| {
                 let pool = list_pool.clone();
                 async move { admin::list_holidays(&pool, &body).await }
+            })
+            .command("roster.list", move |_| {
+                let pool = roster_pool.clone();
+                async move { admin::list_roster(&pool).await }
             })
     });
 

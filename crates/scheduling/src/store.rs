@@ -199,6 +199,8 @@ pub struct WorkshopRow {
     pub status_reason: Option<String>,
     pub staffed_version: Option<i32>,
     pub reschedules: i32,
+    /// Moves made by re-planning (at most `Rules::max_moves`).
+    pub moves: i32,
 }
 
 /// One attendee row: an enquiry in a workshop.
@@ -283,7 +285,8 @@ pub async fn find_workshop(
     sqlx::query_as!(
         WorkshopRow,
         r#"SELECT id, version, kind, topics, format, host_city, time_zone, session_starts,
-                  session_ends, languages, status, status_reason, staffed_version, reschedules
+                  session_ends, languages, status, status_reason, staffed_version, reschedules,
+                  moves
            FROM scheduling.workshops WHERE id = $1"#,
         id
     )
@@ -431,8 +434,8 @@ pub struct CalendarQuery<'a> {
     pub countries: &'a [String],
     /// Joinable candidates of this kind and primary topic, if any are wanted.
     pub joinable: Option<(EnquiryKind, Topic)>,
-    /// A workshop to leave out entirely (the one being moved).
-    pub except: Option<Uuid>,
+    /// Workshops to leave out entirely (those being moved or re-planned).
+    pub except: &'a [Uuid],
 }
 
 /// Reads the calendar around a request, with indexed queries only: the
@@ -450,11 +453,12 @@ pub async fn load_calendar(
         let rows = sqlx::query_as!(
             WorkshopRow,
             r#"SELECT id, version, kind, topics, format, host_city, time_zone, session_starts,
-                      session_ends, languages, status, status_reason, staffed_version, reschedules
+                      session_ends, languages, status, status_reason, staffed_version, reschedules,
+                  moves
                FROM scheduling.workshops
                WHERE status = 'PLANNED' AND kind = $1 AND primary_topic = $2
                  AND span && daterange($3, $4, '[]')
-                 AND ($5::uuid IS NULL OR id <> $5)
+                 AND NOT (id = ANY($5))
                ORDER BY id"#,
             kind.as_str_name(),
             topic.as_str_name(),
@@ -482,7 +486,7 @@ pub async fn load_calendar(
            JOIN scheduling.workshops w ON w.id = e.workshop_id
            WHERE e.status = 'SCHEDULED' AND e.city = ANY($1)
              AND w.status = 'PLANNED' AND w.span && daterange($2, $3, '[]')
-             AND ($4::uuid IS NULL OR w.id <> $4)
+             AND NOT (w.id = ANY($4))
            ORDER BY 1, 2, 3"#,
         query.cities,
         first,
@@ -508,7 +512,7 @@ pub async fn load_calendar(
                least(upper(w.span) - 1, $2)::timestamp,
                interval '1 day') AS d
            WHERE w.status = 'PLANNED' AND w.span && daterange($1, $2, '[]')
-             AND ($3::uuid IS NULL OR w.id <> $3)
+             AND NOT (w.id = ANY($3))
            GROUP BY 1 ORDER BY 1"#,
         first,
         last,
@@ -525,6 +529,105 @@ pub async fn load_calendar(
     Ok(Ok(calendar))
 }
 
+// --- re-planning --------------------------------------------------------------
+
+/// Which planned workshops a new enquiry's re-plan may change.
+#[derive(Debug, Clone)]
+pub struct NeighbourhoodQuery {
+    /// Joint workshops of this kind and primary topic are wanted first: the
+    /// enquiry might join them, if need be after a move.
+    pub joinable: Option<(EnquiryKind, Topic)>,
+    /// The enquiry's window (programme days).
+    pub window: DaySpan,
+    /// Only workshops whose first day is after this: the rest are frozen.
+    pub after: NaiveDate,
+    /// At most this many.
+    pub limit: i64,
+}
+
+/// The active workshops a re-plan may change, with their attendees: those
+/// that could take the enquiry in (same kind and primary topic, within a
+/// year of its window) first, then those whose days meet its window (they
+/// compete for the same days and experts), nearest first; none that starts
+/// on or before `after`.
+pub async fn neighbourhood(
+    conn: &mut PgConnection,
+    query: &NeighbourhoodQuery,
+) -> Result<Vec<(WorkshopRow, Vec<AttendeeRow>)>, sqlx::Error> {
+    let (kind, topic) = query
+        .joinable
+        .map(|(kind, topic)| (kind.as_str_name(), topic.as_str_name()))
+        .unwrap_or(("", ""));
+    let rows = sqlx::query_as!(
+        WorkshopRow,
+        r#"SELECT id, version, kind, topics, format, host_city, time_zone, session_starts,
+                  session_ends, languages, status, status_reason, staffed_version, reschedules,
+                  moves
+           FROM scheduling.workshops
+           WHERE status = 'PLANNED' AND lower(span) > $3::date
+             AND ((kind = $1 AND primary_topic = $2
+                   AND span && daterange($4::date - 366, $5::date + 366, '[]'))
+                  OR span && daterange($4::date, $5::date, '[]'))
+           ORDER BY (kind = $1 AND primary_topic = $2) DESC,
+                    abs(lower(span) - $4::date), id
+           LIMIT $6"#,
+        kind,
+        topic,
+        query.after,
+        query.window.first,
+        query.window.last,
+        query.limit,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut attendees = attendees_of(conn, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let (mine, rest) = attendees.drain(..).partition(|a| a.workshop_id == row.id);
+            attendees = rest;
+            (row, mine)
+        })
+        .collect())
+}
+
+/// What planning needs of a stored enquiry beyond its attendance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRequest {
+    pub id: String,
+    pub kind: String,
+    pub topics: Vec<String>,
+    /// A beneficiary city's (intake's triage).
+    pub priority: bool,
+}
+
+/// The kind, topics and priority of these enquiries, by id.
+pub async fn requests_of(
+    conn: &mut PgConnection,
+    ids: &[String],
+) -> Result<Vec<StoredRequest>, sqlx::Error> {
+    sqlx::query_as!(
+        StoredRequest,
+        r#"SELECT id, kind, topics, priority FROM scheduling.enquiries
+           WHERE id = ANY($1) ORDER BY id"#,
+        ids
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Counts one move of a workshop made by re-planning.
+pub async fn record_move(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"UPDATE scheduling.workshops SET moves = moves + 1 WHERE id = $1"#,
+        id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 // --- operators ---------------------------------------------------------------
 
 /// Workshops for `workshops.list`, earliest first.
@@ -535,7 +638,8 @@ pub async fn list_workshops(
     let rows = sqlx::query_as!(
         WorkshopRow,
         r#"SELECT id, version, kind, topics, format, host_city, time_zone, session_starts,
-                  session_ends, languages, status, status_reason, staffed_version, reschedules
+                  session_ends, languages, status, status_reason, staffed_version, reschedules,
+                  moves
            FROM scheduling.workshops
            ORDER BY lower(span), id
            LIMIT $1"#,

@@ -244,6 +244,119 @@ impl Candidates {
     }
 }
 
+/// A workshop planned before, which the re-plan may change: its enquiries
+/// are among the open ones, and it is kept whole and served (DOMAIN.md's
+/// stability contract), in its slot or, while it may move, another that
+/// every one of its cities can attend in the same format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentWorkshop {
+    pub id: String,
+    /// Indices into the open enquiries, in joining order.
+    pub enquiries: Vec<usize>,
+    pub format: Format,
+    /// Its zone (the host's, or the experts' when virtual): its sessions'
+    /// dates are read there, as a slot's days are.
+    pub time_zone: Tz,
+    pub sessions: Vec<Session>,
+    /// Not frozen and moves left.
+    pub may_move: bool,
+    /// Its team as assignment holds it, by expert id.
+    pub lead: Option<String>,
+    pub support: Option<String>,
+}
+
+/// A planned workshop whose dates are not a candidate of all its cities any
+/// more (a holiday imported since it was planned, changed rules): the
+/// re-plan cannot keep it as it is, so it leaves it out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("workshop {id}: its dates are no longer a candidate of all its cities")]
+pub struct NotACandidate {
+    pub id: String,
+}
+
+impl Candidates {
+    /// The instance with the workshops planned before as its `current`.
+    pub fn with_current(mut self, current: &[CurrentWorkshop]) -> Result<Self, NotACandidate> {
+        let mut planned = Vec::with_capacity(current.len());
+        for workshop in current {
+            let not_a_candidate = || NotACandidate {
+                id: workshop.id.clone(),
+            };
+            let first_day = workshop
+                .sessions
+                .first()
+                .map(|s| local_date(workshop.time_zone, s.start))
+                .ok_or_else(not_a_candidate)?;
+            // Slots every one of its enquiries lists, in its format.
+            let common: Vec<usize> = match workshop.enquiries.first() {
+                Some(&first) => self.instance.enquiries[first]
+                    .options
+                    .iter()
+                    .map(|o| o.slot)
+                    .filter(|&slot| {
+                        self.layouts[slot].format == workshop.format
+                            && workshop.enquiries.iter().all(|&e| {
+                                self.instance.enquiries[e]
+                                    .options
+                                    .iter()
+                                    .any(|o| o.slot == slot)
+                            })
+                    })
+                    .collect(),
+                None => Vec::new(),
+            };
+            let slot = common
+                .iter()
+                .copied()
+                .find(|&slot| self.layouts[slot].days.first() == Some(&first_day))
+                .ok_or_else(not_a_candidate)?;
+            let index_of = |id: &Option<String>| {
+                id.as_ref()
+                    .and_then(|id| self.experts.iter().position(|x| &x.id == id))
+            };
+            planned.push(planner::Current {
+                id: workshop.id.clone(),
+                enquiries: workshop.enquiries.clone(),
+                slot,
+                confirmed: true,
+                alternatives: if workshop.may_move {
+                    common.into_iter().filter(|s| *s != slot).collect()
+                } else {
+                    Vec::new()
+                },
+                team: (index_of(&workshop.lead), index_of(&workshop.support)),
+            });
+        }
+        self.instance.current = planned;
+        Ok(self)
+    }
+
+    /// The plan as it stands: every current workshop in its slot with its
+    /// team, nobody else served. `None` when a current workshop has no lead
+    /// yet (assignment has not staffed it), so there is no whole plan to
+    /// start from.
+    pub fn current_plan(&self) -> Option<planner::Plan> {
+        let mut plan = planner::Plan {
+            served_in: vec![None; self.instance.enquiries.len()],
+            workshops: BTreeMap::new(),
+        };
+        for workshop in &self.instance.current {
+            let (lead, support) = workshop.team;
+            plan.workshops.insert(
+                workshop.slot,
+                planner::Team {
+                    lead: lead?,
+                    support,
+                },
+            );
+            for &e in &workshop.enquiries {
+                plan.served_in[e] = Some(workshop.slot);
+            }
+        }
+        Some(plan)
+    }
+}
+
 struct Builder<'a> {
     rules: &'a Rules,
     holidays: &'a Calendar,

@@ -45,6 +45,20 @@ pub struct Rules {
     /// Rule 6: how many later dates are tried after `assignment.unfilled`
     /// before `NO_EXPERT_AFTER_RETRIES`. Counted by the caller.
     pub max_reschedules: u32,
+    /// Re-planning never changes what starts sooner than this after the
+    /// event that causes it (DOMAIN.md: the freeze horizon): cities and
+    /// experts book travel.
+    pub freeze_horizon: Duration,
+    /// A planned workshop moves at most this many times in its life to let
+    /// more enquiries be served or cities be grouped.
+    pub max_moves: u32,
+    /// At most this many planned workshops are re-planned with a new
+    /// enquiry: those it could join first, then those competing for its
+    /// days. Bounds each solve's size, so planning stays quick.
+    pub replan_workshops: u32,
+    /// The solver's budget per objective level, in branch-and-bound nodes
+    /// (deterministic, unlike seconds).
+    pub solver_nodes: [u64; 3],
     /// Consecutive working days of a joint workshop.
     pub joint_days: u32,
     /// The length of each day's session of a virtual joint workshop.
@@ -83,6 +97,10 @@ impl Default for Rules {
             support_over_cities: 2,
             support_over_participants: 25,
             max_reschedules: 3,
+            freeze_horizon: Duration::days(28),
+            max_moves: 2,
+            replan_workshops: 12,
+            solver_nodes: [5_000, 1_000, 500],
             joint_days: 2,
             virtual_joint_session: Duration::hours(3),
             consultation: Duration::hours(2),

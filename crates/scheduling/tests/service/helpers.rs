@@ -5,7 +5,7 @@
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, Message};
 use chrono::{DateTime, Utc};
-use contract::proto::assignment::v1::{AssignmentMade, AssignmentUnfilled};
+use contract::proto::assignment::v1::{AssignmentMade, AssignmentUnfilled, ExpertProfile};
 use contract::proto::common::v1::{DateWindow, EnquiryKind, Format, Topic};
 use contract::proto::enquiry::v1::{EnquiryReceived, EnquiryWithdrawn};
 use contract::proto::workshop::v1::{
@@ -180,6 +180,31 @@ impl TestService {
         .await;
     }
 
+    /// Publishes an expert's profile as assignment does.
+    pub async fn send_profile(&self, body: &ExpertProfile) {
+        self.publish(
+            Service::Assignment,
+            subjects::INTERNAL_ROSTER_PROFILE,
+            &body.expert_id,
+            body,
+        )
+        .await;
+    }
+
+    /// Publishes `profiles` and waits until the planner's read model holds
+    /// them all: from then on the optimiser plans.
+    pub async fn roster_of(&self, profiles: &[ExpertProfile]) {
+        for profile in profiles {
+            self.send_profile(profile).await;
+        }
+        test_support::eventually("the roster is read", DEADLINE, || async {
+            let mut conn = self.pool().acquire().await.ok()?;
+            let experts = scheduling::roster::roster(&mut conn).await.ok()?;
+            (experts.len() == profiles.len()).then_some(())
+        })
+        .await;
+    }
+
     /// Scheduling's database, for reading its read models as the planner does.
     pub fn pool(&self) -> &sqlx::PgPool {
         &self._db.pool
@@ -286,6 +311,25 @@ pub fn enquiry(city: &str, time_zone: &str) -> EnquiryReceived {
         received_at: Some(pbjson_types_timestamp(at)),
         inbound_id: uuid::Uuid::now_v7().to_string(),
         country: country_of_zone(time_zone).to_owned(),
+    }
+}
+
+/// An expert as assignment publishes them: covers the default enquiry's
+/// topics, speaks English, works from Seoul, four assignments a month.
+pub fn expert(id: &str) -> ExpertProfile {
+    ExpertProfile {
+        expert_id: id.to_owned(),
+        display_name: id.to_uppercase(),
+        topics: vec![
+            Topic::SocialInnovation.into(),
+            Topic::LocalGovernance.into(),
+        ],
+        languages: vec!["en".to_owned()],
+        time_zone: "Asia/Seoul".to_owned(),
+        unavailable: Vec::new(),
+        monthly_limit: 4,
+        active: true,
+        revision: 1,
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod helpers;
 mod holidays;
+mod optimiser;
 mod planning;
 mod redelivery;
 mod roster;

@@ -63,17 +63,6 @@ fn holds(workshop: &str, version: u32, revision: u32, holds: Vec<Hold>) -> Works
     }
 }
 
-async fn send_profile(service: &TestService, body: &ExpertProfile) {
-    service
-        .publish(
-            Service::Assignment,
-            subjects::INTERNAL_ROSTER_PROFILE,
-            &body.expert_id,
-            body,
-        )
-        .await;
-}
-
 async fn send_holds(service: &TestService, body: &WorkshopHolds) {
     service
         .publish(
@@ -118,11 +107,9 @@ async fn holds_when(
 #[tokio::test]
 async fn the_roster_follows_each_newer_profile_and_ignores_a_stale_one() {
     let service = TestService::spawn().await;
-    send_profile(
-        &service,
-        &profile("kim-jiwoo", 1, 4, &[("2027-02-01", "2027-02-14")]),
-    )
-    .await;
+    service
+        .send_profile(&profile("kim-jiwoo", 1, 4, &[("2027-02-01", "2027-02-14")]))
+        .await;
     let experts = roster_when(&service, "kim on the roster", |e| e.len() == 1).await;
     assert_eq!(
         experts[0],
@@ -141,13 +128,13 @@ async fn the_roster_follows_each_newer_profile_and_ignores_a_stale_one() {
     // Revision 3, then a late copy of revision 2, then another expert: once
     // that one is there, the stale copy was handled before it (one consumer,
     // in stream order) and changed nothing.
-    send_profile(
-        &service,
-        &profile("kim-jiwoo", 3, 2, &[("2027-03-01", "2027-03-03")]),
-    )
-    .await;
-    send_profile(&service, &profile("kim-jiwoo", 2, 9, &[])).await;
-    send_profile(&service, &profile("lee-seoyeon", 1, 4, &[])).await;
+    service
+        .send_profile(&profile("kim-jiwoo", 3, 2, &[("2027-03-01", "2027-03-03")]))
+        .await;
+    service.send_profile(&profile("kim-jiwoo", 2, 9, &[])).await;
+    service
+        .send_profile(&profile("lee-seoyeon", 1, 4, &[]))
+        .await;
     let experts = roster_when(&service, "lee on the roster", |e| e.len() == 2).await;
     let kim = &experts[0];
     assert_eq!(
@@ -157,11 +144,11 @@ async fn the_roster_follows_each_newer_profile_and_ignores_a_stale_one() {
     assert_eq!(kim.unavailable, [(day("2027-03-01"), day("2027-03-03"))]);
 
     // The same revision again (an operator's `experts.publish`) is ignored too.
-    send_profile(&service, &profile("kim-jiwoo", 3, 7, &[])).await;
+    service.send_profile(&profile("kim-jiwoo", 3, 7, &[])).await;
     // Deactivated: off the roster the planner reads.
     let mut lee = profile("lee-seoyeon", 2, 4, &[]);
     lee.active = false;
-    send_profile(&service, &lee).await;
+    service.send_profile(&lee).await;
     let experts = roster_when(&service, "lee off the roster", |e| e.len() == 1).await;
     assert_eq!(experts[0].id, "kim-jiwoo");
     assert_eq!(

@@ -1,0 +1,402 @@
+//! Re-planning around a new enquiry with the optimiser (`planner`): the
+//! enquiry and the planned workshops it could join or competes with are
+//! solved together, everything else held fixed, and the answer comes back
+//! as [`Change`]s for the handler to store and announce.
+//!
+//! # What is re-planned
+//!
+//! A *neighbourhood* ([`store::neighbourhood`], at most
+//! [`Rules::replan_workshops`]): joint workshops of the new enquiry's kind
+//! and primary topic, which it might join (after a move, if need be), then
+//! workshops whose days meet its window, which compete with it for days and
+//! experts. Nothing that starts within [`Rules::freeze_horizon`] of the
+//! enquiry's arrival is in it: frozen workshops never move. The rest of the
+//! calendar, and every expert hold outside the neighbourhood, is fixed.
+//!
+//! Each workshop in the neighbourhood is kept whole and served; it may move
+//! to other dates every one of its cities can attend, in its format, while
+//! it has moves left ([`Rules::max_moves`]). The objective (docs/planning.md)
+//! moves one only to serve more enquiries or to group cities.
+//!
+//! # When the optimiser is not used
+//!
+//! With no roster known yet (assignment has not published one), the plan
+//! cannot know who can staff a date, so the caller plans first-fit, as
+//! before the optimiser, and assignment staffs or reports `unfilled`. The
+//! same happens, with a warning, when the solver fails or a planned
+//! workshop's dates are no longer a candidate: a new enquiry is never lost
+//! to a planning error.
+//!
+//! # Deterministic
+//!
+//! The neighbourhood is read in a fixed order, the solver's budget is
+//! counted in nodes, and the freeze horizon counts from the enquiry's
+//! `received_at`, never from the clock: the same events give the same plan.
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use contract::proto::common::v1::{EnquiryKind, Topic};
+use messaging::HandlerError;
+use sqlx::PgConnection;
+use std::collections::BTreeSet;
+use tracing::{info, warn};
+use uuid::Uuid;
+
+use crate::domain::candidates::{
+    CurrentWorkshop, OpenEnquiry, OutsideHold, PlannedGroup, candidates,
+};
+use crate::domain::{DaySpan, PlannedWorkshop, Request, Rules, Session, programme_day};
+use crate::roster::{self, CommittedHold};
+use crate::store::{self, CalendarQuery, NeighbourhoodQuery, WorkshopRow};
+use contract::proto::assignment::v1::ExpertRole;
+
+/// A team the plan proposes, by expert id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Team {
+    pub lead: String,
+    pub support: Option<String>,
+}
+
+/// What the re-plan changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A planned workshop moves: `workshop` has its new sessions and the
+    /// next version.
+    Moved {
+        id: Uuid,
+        workshop: PlannedWorkshop,
+        team: Team,
+        reason: String,
+    },
+    /// The new enquiry joins a planned workshop: `workshop` has it among
+    /// its attendees, at the next version.
+    Joined {
+        id: Uuid,
+        workshop: PlannedWorkshop,
+        team: Team,
+    },
+    /// A new workshop or mission for the new enquiry, at version 1.
+    Created {
+        id: Uuid,
+        workshop: PlannedWorkshop,
+        team: Team,
+    },
+    /// The new enquiry cannot be served: no date in its window that the
+    /// rules allow has an expert free to staff it.
+    Unserved,
+}
+
+/// Why the optimiser was not used for this enquiry (the caller plans it
+/// first-fit instead).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skipped {
+    /// No roster is known yet.
+    NoRoster,
+    /// The solver or the bridge failed; logged.
+    Failed(String),
+}
+
+/// Plans `request` (already stored) together with its neighbourhood.
+pub async fn received(
+    tx: &mut PgConnection,
+    request: &Request,
+    beneficiary: bool,
+    rules: &Rules,
+    holiday_countries: impl Fn(&[&crate::domain::Attendee]) -> Vec<String>,
+) -> Result<Result<Vec<Change>, Skipped>, HandlerError> {
+    let roster = roster::roster(tx).await?;
+    if roster.is_empty() {
+        return Ok(Err(Skipped::NoRoster));
+    }
+    let attendee = &request.attendee;
+    let window = DaySpan::new(attendee.window.start, attendee.window.end);
+    let frozen_until = programme_day(attendee.received_at + rules.freeze_horizon);
+    let joinable = (request.kind == EnquiryKind::JointWorkshop)
+        .then(|| request.primary_topic().map(|topic| (request.kind, topic)))
+        .flatten();
+    let rows = store::neighbourhood(
+        tx,
+        &NeighbourhoodQuery {
+            joinable,
+            window,
+            after: frozen_until,
+            limit: i64::from(rules.replan_workshops),
+        },
+    )
+    .await?;
+
+    // The open enquiries: the new one first, then each workshop's.
+    let mut open = vec![OpenEnquiry {
+        request: request.clone(),
+        beneficiary,
+    }];
+    let mut planned: Vec<(WorkshopRow, PlannedWorkshop)> = Vec::new();
+    for (row, attendees) in rows {
+        match row.to_planned(&attendees) {
+            Ok(workshop) if !workshop.attendees.is_empty() => planned.push((row, workshop)),
+            Ok(_) => {}
+            Err(unreadable) => {
+                warn!(workshop_id = %row.id, %unreadable, "workshop left out of the re-plan");
+            }
+        }
+    }
+    let ids: Vec<String> = planned
+        .iter()
+        .flat_map(|(_, w)| w.attendees.iter().map(|a| a.enquiry_id.clone()))
+        .collect();
+    let stored = store::requests_of(tx, &ids).await?;
+    let mut current = Vec::with_capacity(planned.len());
+    for (row, workshop) in &planned {
+        let mut enquiries = Vec::with_capacity(workshop.attendees.len());
+        for attendee in &workshop.attendees {
+            let Some(found) = stored.iter().find(|s| s.id == attendee.enquiry_id) else {
+                return Ok(Err(Skipped::Failed(format!(
+                    "enquiry {} of workshop {} is not stored",
+                    attendee.enquiry_id, row.id
+                ))));
+            };
+            let kind = EnquiryKind::from_str_name(&found.kind).unwrap_or(workshop.kind);
+            let topics: Vec<Topic> = found
+                .topics
+                .iter()
+                .filter_map(|t| Topic::from_str_name(t))
+                .collect();
+            enquiries.push(open.len());
+            open.push(OpenEnquiry {
+                request: Request {
+                    attendee: attendee.clone(),
+                    kind,
+                    topics,
+                },
+                beneficiary: found.priority,
+            });
+        }
+        current.push(CurrentWorkshop {
+            id: row.id.to_string(),
+            enquiries,
+            format: workshop.format,
+            time_zone: workshop.time_zone,
+            sessions: workshop.sessions.clone(),
+            may_move: u32::try_from(row.moves).unwrap_or(u32::MAX) < rules.max_moves,
+            lead: None,
+            support: None,
+        });
+    }
+
+    // The calendar without the neighbourhood, over every window in it.
+    let first = open.iter().map(|o| o.request.attendee.window.start).min();
+    let last = open.iter().map(|o| o.request.attendee.window.end).max();
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(Err(Skipped::Failed("no open enquiry".to_owned())));
+    };
+    let days = DaySpan::new(
+        first.checked_sub_days(Days::new(2)).unwrap_or(first),
+        last.checked_add_days(Days::new(2)).unwrap_or(last),
+    );
+    let cities: Vec<String> = open
+        .iter()
+        .map(|o| o.request.attendee.city.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let attendees: Vec<&crate::domain::Attendee> =
+        open.iter().map(|o| &o.request.attendee).collect();
+    let countries = holiday_countries(&attendees);
+    let except: Vec<Uuid> = planned.iter().map(|(row, _)| row.id).collect();
+    let calendar = match store::load_calendar(
+        tx,
+        &CalendarQuery {
+            days,
+            cities: &cities,
+            countries: &countries,
+            joinable: None,
+            except: &except,
+        },
+    )
+    .await?
+    {
+        Ok(calendar) => calendar,
+        Err(unreadable) => return Ok(Err(Skipped::Failed(unreadable.to_string()))),
+    };
+
+    // Experts: holds in the neighbourhood are its teams; the rest are fixed.
+    let until = days
+        .last
+        .checked_add_days(Days::new(1))
+        .unwrap_or(days.last);
+    let holds = roster::holds_between(tx, midnight(days.first), midnight(until)).await?;
+    let mut outside = Vec::new();
+    for hold in holds {
+        match current.iter_mut().find(|c| c.id == hold.workshop_id) {
+            Some(workshop) => take_role(workshop, hold),
+            None => outside.push(OutsideHold {
+                expert_id: hold.expert_id,
+                start: hold.start,
+                end: hold.end,
+                month: hold.month,
+            }),
+        }
+    }
+
+    let bridge = match candidates(&open, &roster, &outside, &calendar, rules).with_current(&current)
+    {
+        Ok(bridge) => bridge,
+        Err(stale) => return Ok(Err(Skipped::Failed(stale.to_string()))),
+    };
+    let start = bridge.current_plan();
+    let budget = planner::Budget {
+        nodes: rules.solver_nodes,
+    };
+    let solving = std::time::Instant::now();
+    let outcome = match planner::optimise(&bridge.instance, budget, start.as_ref()) {
+        Ok(outcome) => outcome,
+        Err(error) => return Ok(Err(Skipped::Failed(error.to_string()))),
+    };
+    info!(
+        enquiry_id = %attendee.enquiry_id,
+        workshops = planned.len(),
+        variables = outcome.variables,
+        rows = outcome.rows,
+        proven = outcome.proven,
+        solve_ms = u64::try_from(solving.elapsed().as_millis()).unwrap_or(u64::MAX),
+        "re-planned"
+    );
+    let groups = match bridge.workshops(&outcome.plan, rules) {
+        Ok(groups) => groups,
+        Err(error) => return Ok(Err(Skipped::Failed(error.to_string()))),
+    };
+    Ok(Ok(changes(
+        request,
+        &open,
+        &planned,
+        &groups,
+        &bridge.layouts,
+        rules,
+    )))
+}
+
+/// The plan's groups as changes to what was planned.
+fn changes(
+    request: &Request,
+    open: &[OpenEnquiry],
+    planned: &[(WorkshopRow, PlannedWorkshop)],
+    groups: &[PlannedGroup],
+    layouts: &[crate::domain::candidates::SlotLayout],
+    rules: &Rules,
+) -> Vec<Change> {
+    let newcomer = &request.attendee;
+    let mut changes = Vec::new();
+    let mut placed = false;
+    // Index of the first open enquiry of each planned workshop.
+    let mut first_of = Vec::with_capacity(planned.len());
+    let mut next = 1;
+    for (_, workshop) in planned {
+        first_of.push(next);
+        next += workshop.attendees.len();
+    }
+    for group in groups {
+        let team = Team {
+            lead: group.lead.clone(),
+            support: group.support.clone(),
+        };
+        let joins = group.enquiries.contains(&0);
+        let continues = first_of
+            .iter()
+            .position(|first| group.enquiries.contains(first));
+        match continues {
+            Some(w) => {
+                let (row, before) = &planned[w];
+                let mut workshop = before.clone();
+                if group.sessions != before.sessions {
+                    workshop.sessions = group.sessions.clone();
+                    workshop.version = workshop.version.saturating_add(1);
+                    let reason = if joins {
+                        format!(
+                            "moved to {} so that {} can join",
+                            dates(&group.sessions, workshop.time_zone),
+                            newcomer.city
+                        )
+                    } else {
+                        format!(
+                            "moved to {} to make room for an enquiry of {}",
+                            dates(&group.sessions, workshop.time_zone),
+                            newcomer.city
+                        )
+                    };
+                    changes.push(Change::Moved {
+                        id: row.id,
+                        workshop: workshop.clone(),
+                        team: team.clone(),
+                        reason,
+                    });
+                }
+                if joins {
+                    workshop.admit(newcomer.clone(), rules);
+                    changes.push(Change::Joined {
+                        id: row.id,
+                        workshop,
+                        team,
+                    });
+                    placed = true;
+                }
+            }
+            None if joins => {
+                let layout = &layouts[group.slot];
+                let id = Uuid::new_v5(
+                    &crate::handlers::WORKSHOP_NAMESPACE,
+                    newcomer.enquiry_id.as_bytes(),
+                );
+                let workshop = PlannedWorkshop {
+                    id: id.to_string(),
+                    version: 1,
+                    kind: layout.kind,
+                    topics: request.topics.clone(),
+                    format: layout.format,
+                    host_city: layout.host_city.clone(),
+                    time_zone: layout.time_zone,
+                    sessions: group.sessions.clone(),
+                    attendees: vec![newcomer.clone()],
+                    languages: group.languages.clone(),
+                };
+                changes.push(Change::Created { id, workshop, team });
+                placed = true;
+            }
+            None => {
+                // A group of neither the newcomer nor a planned workshop:
+                // the model keeps every planned workshop whole, so this is
+                // a bug; the enquiry is reported unserved rather than lost.
+                warn!(slot = group.slot, enquiries = ?group.enquiries.iter().map(|e| &open[*e].request.attendee.enquiry_id).collect::<Vec<_>>(), "a group the re-plan cannot place");
+            }
+        }
+    }
+    if !placed {
+        changes.push(Change::Unserved);
+    }
+    changes
+}
+
+/// The workshop's session dates, for a reason a person reads.
+fn dates(sessions: &[Session], zone: chrono_tz::Tz) -> String {
+    let days: Vec<NaiveDate> = sessions
+        .iter()
+        .map(|s| s.start.with_timezone(&zone).date_naive())
+        .collect();
+    match (days.first(), days.last()) {
+        (Some(first), Some(last)) if first != last => format!("{first} – {last}"),
+        (Some(first), _) => first.to_string(),
+        _ => "new dates".to_owned(),
+    }
+}
+
+fn take_role(workshop: &mut CurrentWorkshop, hold: CommittedHold) {
+    match hold.role {
+        ExpertRole::Support => workshop.support = Some(hold.expert_id),
+        _ => workshop.lead = Some(hold.expert_id),
+    }
+}
+
+/// The start of a programme day, in UTC.
+fn midnight(day: NaiveDate) -> DateTime<Utc> {
+    day.and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
