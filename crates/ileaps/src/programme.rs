@@ -23,7 +23,9 @@ struct Workshop {
     staffed_version: Option<u64>,
     unfilled: Option<String>,
     cancelled: Option<String>,
-    reschedules: u32,
+    /// Each `workshop.rescheduled`'s reason, in order: a move to group
+    /// cities or serve more, or a later date after nobody could staff it.
+    moves: Vec<String>,
 }
 
 /// The planning state an observer can rebuild from the event stream.
@@ -76,7 +78,7 @@ impl Programme {
                 let workshop = self.workshops.entry(text("workshopId")).or_default();
                 workshop.version = version;
                 workshop.sessions = sessions(body);
-                workshop.reschedules += 1;
+                workshop.moves.push(text("reason"));
             }
             "ileaps.workshop.cancelled.v1" => {
                 let workshop = self.workshops.entry(text("workshopId")).or_default();
@@ -176,11 +178,8 @@ impl Programme {
                 (_, Some(code)) => out.push_str(&format!("      not staffed yet: {code}\n")),
                 _ => out.push_str("      waiting for experts\n"),
             }
-            if w.reschedules > 0 {
-                out.push_str(&format!(
-                    "      moved {} time(s) looking for experts\n",
-                    w.reschedules
-                ));
+            for reason in &w.moves {
+                out.push_str(&format!("      rescheduled: {reason}\n"));
             }
         }
         let cancelled: Vec<_> = self
