@@ -55,6 +55,16 @@ fn sessions(workshop: &Value) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
         .collect()
 }
 
+/// The roles an `assignment.made` staffs.
+fn roles_of(made: &Value) -> Vec<&str> {
+    made["experts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["role"].as_str().unwrap())
+        .collect()
+}
+
 fn enquiry(city: &str, reference: &str, kind: &str, topics: &[&str]) -> Value {
     let mut body = submission(city, reference);
     body["kind"] = json!(kind);
@@ -93,12 +103,7 @@ async fn makassar_and_colombo_on_one_topic_share_one_staffed_workshop_at_version
         b["workshopId"] == id.as_str() && b["workshopVersion"] == 2
     })
     .await;
-    let roles: Vec<&str> = staffed["experts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["role"].as_str().unwrap())
-        .collect();
+    let roles = roles_of(&staffed);
     assert!(roles.contains(&"LEAD"), "{staffed}");
     // 36 participants from 2 cities: more than 25, so a support expert too.
     assert!(roles.contains(&"SUPPORT"), "{staffed}");
@@ -156,12 +161,7 @@ async fn colombo_whose_window_opens_after_makassars_workshop_still_joins_it() {
         b["workshopId"] == id.as_str() && b["workshopVersion"] == version
     })
     .await;
-    let roles: Vec<&str> = staffed["experts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["role"].as_str().unwrap())
-        .collect();
+    let roles = roles_of(&staffed);
     assert!(
         roles.contains(&"LEAD") && roles.contains(&"SUPPORT"),
         "{staffed}"
