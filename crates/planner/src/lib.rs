@@ -29,7 +29,7 @@ pub use instance::{
 };
 pub use model::Model;
 pub use plan::{Plan, Team};
-pub use solve::{Budget, Solution, SolveError};
+pub use solve::{Budget, Solution, SolveError, SolveOptions};
 
 /// The best plan `budget` finds, starting from `start` (the plan as it
 /// stands, if any: kept when nothing better is found).
@@ -38,14 +38,25 @@ pub fn optimise(
     budget: Budget,
     start: Option<&Plan>,
 ) -> Result<Outcome, SolveError> {
+    optimise_with(instance, budget, start, SolveOptions::default())
+}
+
+/// [`optimise`], with the solver run as `options` say.
+pub fn optimise_with(
+    instance: &Instance,
+    budget: Budget,
+    start: Option<&Plan>,
+    options: SolveOptions,
+) -> Result<Outcome, SolveError> {
     let model = Model::build(instance);
     let hint = start.map(|plan| model.values_of(instance, plan));
-    let solution = solve::solve(&model.ilp, budget, hint.as_deref())?;
+    let solution = solve::solve_with(&model.ilp, budget, hint.as_deref(), options)?;
     let plan = model.plan_of(&solution.values);
     Ok(Outcome {
         score: score(instance, &plan),
         plan,
         proven: solution.proven.iter().all(|p| *p),
+        proven_levels: solution.proven,
         variables: model.ilp.num_vars(),
         rows: model.ilp.rows.len(),
     })
@@ -58,6 +69,8 @@ pub struct Outcome {
     pub score: Score,
     /// Every level proven optimal within the budget.
     pub proven: bool,
+    /// Per objective level: proven optimal, given the levels before it.
+    pub proven_levels: Vec<bool>,
     /// The model's size.
     pub variables: usize,
     pub rows: usize,

@@ -235,7 +235,14 @@ impl<'a> Builder<'a> {
             self.attend.push(vars);
         }
         for (s, slot) in instance.slots.iter().enumerate() {
-            let leads = slot.leads.iter().map(|&x| (x, self.ilp.binary())).collect();
+            // A slot nobody lists is never open: no staffing variables (the
+            // caller's slots are often listed by enquiries it then pins
+            // elsewhere, as a planned workshop's are).
+            let leads = if self.attendees[s].is_empty() {
+                Vec::new()
+            } else {
+                slot.leads.iter().map(|&x| (x, self.ilp.binary())).collect()
+            };
             // Support variables only where a support can be needed and only
             // for experts covering a topic someone there could bring: most
             // of the model's size otherwise.

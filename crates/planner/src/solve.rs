@@ -41,6 +41,26 @@ impl Budget {
     }
 }
 
+/// How HiGHS is run, beyond the budget. The default is what planning in
+/// the service uses; an offline bound may trade caution for speed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SolveOptions {
+    /// HiGHS's presolve. Off by default: see [`configure`] for why.
+    pub presolve: bool,
+    /// How many objective levels to optimise, from the first; the levels
+    /// after them keep whatever the last solved level's answer has.
+    pub levels: usize,
+}
+
+impl Default for SolveOptions {
+    fn default() -> Self {
+        Self {
+            presolve: false,
+            levels: crate::model::LEVELS,
+        }
+    }
+}
+
 /// What the solver returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Solution {
@@ -64,14 +84,24 @@ pub enum SolveError {
 
 /// Solves `ilp` lexicographically within `budget`, starting from `hint`.
 pub fn solve(ilp: &Ilp, budget: Budget, hint: Option<&[i64]>) -> Result<Solution, SolveError> {
+    solve_with(ilp, budget, hint, SolveOptions::default())
+}
+
+/// [`solve`], run as `options` say.
+pub fn solve_with(
+    ilp: &Ilp,
+    budget: Budget,
+    hint: Option<&[i64]>,
+    options: SolveOptions,
+) -> Result<Solution, SolveError> {
     let mut best: Option<Vec<i64>> = hint
         .filter(|values| ilp.violated_row(values).is_none())
         .map(<[i64]>::to_vec);
     let mut proven = Vec::new();
     // The levels already settled: (objective, the value it must keep).
     let mut settled: Vec<(&Objective, i64)> = Vec::new();
-    for (level, objective) in ilp.objectives.iter().enumerate() {
-        let mut model = program(ilp, objective, &settled);
+    for (level, objective) in ilp.objectives.iter().enumerate().take(options.levels) {
+        let mut model = program(ilp, objective, &settled, options);
         let nodes = budget.nodes.get(level).copied().unwrap_or(0);
         model.set_option("mip_max_nodes", i32::try_from(nodes).unwrap_or(i32::MAX));
         if let Some(values) = &best {
@@ -137,7 +167,12 @@ fn value(objective: &Objective, values: &[i64]) -> i64 {
 /// at its value. Built anew for each level, so that no level inherits cuts,
 /// bounds or reductions HiGHS derived for the previous objective; building
 /// costs milliseconds, solving seconds.
-fn program(ilp: &Ilp, objective: &Objective, settled: &[(&Objective, i64)]) -> Model {
+fn program(
+    ilp: &Ilp,
+    objective: &Objective,
+    settled: &[(&Objective, i64)],
+    options: SolveOptions,
+) -> Model {
     let mut problem = RowProblem::default();
     let mut cost = vec![0.0; ilp.num_vars()];
     for (var, c) in objective {
@@ -168,11 +203,11 @@ fn program(ilp: &Ilp, objective: &Objective, settled: &[(&Objective, i64)]) -> M
         problem.add_row(..=(*reached as f64), factors_of(level));
     }
     let mut model = problem.optimise(Sense::Minimise);
-    configure(&mut model);
+    configure(&mut model, options);
     model
 }
 
-fn configure(model: &mut Model) {
+fn configure(model: &mut Model, options: SolveOptions) {
     model.make_quiet();
     model.set_option("threads", 1);
     model.set_option("random_seed", 0);
@@ -183,5 +218,7 @@ fn configure(model: &mut Model) {
     // called optimal that a brute-force search beats: 2 of 300 small random
     // instances (crates/planner/tests/optimum.rs), 0 of 300 without it. The
     // price is about twice the time on the 60-enquiry instance (docs/planning.md).
-    model.set_option("presolve", "off");
+    if !options.presolve {
+        model.set_option("presolve", "off");
+    }
 }

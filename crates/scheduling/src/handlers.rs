@@ -482,7 +482,6 @@ impl Handler for SchedulingHandler {
     }
 }
 
-/// What the planner needs from an `enquiry.received`.
 /// The enquiry's country as stored: `None` when the event has none (a
 /// release before the field) or one that is not two capital letters, which
 /// intake's registry never holds. Either way the enquiry is still planned,
@@ -499,7 +498,10 @@ fn country_of(event: &EnquiryReceived) -> Option<&str> {
     }
 }
 
-fn request_of(event: &EnquiryReceived) -> Result<Request, HandlerError> {
+/// What the planner needs from an `enquiry.received`. Public for readers
+/// that judge a plan from the events (`ileaps bench planning`): they see an
+/// enquiry exactly as this service does.
+pub fn request_of(event: &EnquiryReceived) -> Result<Request, HandlerError> {
     let bad =
         |what: String| HandlerError::permanent(format!("enquiry {}: {what}", event.enquiry_id));
     if event.enquiry_id.is_empty() || event.city.is_empty() {

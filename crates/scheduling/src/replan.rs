@@ -237,23 +237,51 @@ pub async fn received(
         }
     }
 
-    let bridge = match candidates(&open, &roster, &outside, &calendar, rules).with_current(&current)
-    {
-        Ok(bridge) => bridge,
-        Err(stale) => return Ok(Err(Skipped::Failed(stale.to_string()))),
-    };
-    let start = bridge.current_plan();
+    let all = candidates(&open, &roster, &outside, &calendar, rules);
     let budget = planner::Budget {
         nodes: rules.solver_nodes,
     };
     let solving = std::time::Instant::now();
-    let outcome = match planner::optimise(&bridge.instance, budget, start.as_ref()) {
+    // First with every planned workshop kept where it is: a small model.
+    // When the new enquiry is served there and moves could not do better,
+    // that plan is the optimum of the whole model (see `settled_without_moves`).
+    let kept: Vec<CurrentWorkshop> = current
+        .iter()
+        .cloned()
+        .map(|workshop| CurrentWorkshop {
+            may_move: false,
+            ..workshop
+        })
+        .collect();
+    let still = match all.clone().with_current(&kept) {
+        Ok(bridge) => bridge,
+        Err(stale) => return Ok(Err(Skipped::Failed(stale.to_string()))),
+    };
+    let start = still.current_plan();
+    let first = match planner::optimise(&still.instance, budget, start.as_ref()) {
         Ok(outcome) => outcome,
         Err(error) => return Ok(Err(Skipped::Failed(error.to_string()))),
     };
+    let movable = current.iter().any(|c| c.may_move);
+    let (bridge, outcome, stages) =
+        if !movable || settled_without_moves(&still, &first.plan, &current) {
+            (still, first, 1)
+        } else {
+            // Moves may serve the enquiry, or let it join a workshop instead of
+            // opening one: the whole model, from the first stage's plan.
+            let bridge = match all.with_current(&current) {
+                Ok(bridge) => bridge,
+                Err(stale) => return Ok(Err(Skipped::Failed(stale.to_string()))),
+            };
+            match planner::optimise(&bridge.instance, budget, Some(&first.plan)) {
+                Ok(outcome) => (bridge, outcome, 2),
+                Err(error) => return Ok(Err(Skipped::Failed(error.to_string()))),
+            }
+        };
     info!(
         enquiry_id = %attendee.enquiry_id,
         workshops = planned.len(),
+        stages,
         variables = outcome.variables,
         rows = outcome.rows,
         proven = outcome.proven,
@@ -272,6 +300,38 @@ pub async fn received(
         &bridge.layouts,
         rules,
     )))
+}
+
+/// Whether `plan`, made with every planned workshop kept in place, is the
+/// optimum of the model where they may move. It is when the new enquiry
+/// (index 0) is served and either joined a planned workshop or could not
+/// join any that may move (not a joint workshop, or none of its topic that
+/// has moves left): everything is then served (planned workshops always
+/// are), with the fewest workshops possible (no planned one can merge with
+/// another) and no move; a move ranks above the load and the dates, so it
+/// could only cost. Otherwise moves might serve the enquiry or let it join,
+/// and the whole model must be solved.
+fn settled_without_moves(
+    kept: &crate::domain::candidates::Candidates,
+    plan: &planner::Plan,
+    current: &[CurrentWorkshop],
+) -> bool {
+    let Some(slot) = plan.served_in.first().copied().flatten() else {
+        return false;
+    };
+    let slots = &kept.instance.slots;
+    let joined = kept.instance.current.iter().any(|c| c.slot == slot);
+    let could_join_after_a_move =
+        kept.instance
+            .current
+            .iter()
+            .zip(current)
+            .any(|(planned, workshop)| {
+                workshop.may_move
+                    && slots[planned.slot].shared
+                    && slots[planned.slot].primary_topic == slots[slot].primary_topic
+            });
+    joined || !slots[slot].shared || !could_join_after_a_move
 }
 
 /// The plan's groups as changes to what was planned.

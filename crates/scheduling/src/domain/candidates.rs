@@ -10,7 +10,7 @@
 //! to the model.
 //!
 //! - **Slots.** A joint workshop's candidates are shared, keyed by (primary
-//!   topic, format, first day): every joint enquiry that can attend those
+//!   topic, format, session days): every joint enquiry that can attend those
 //!   days lists the same slot, which is how cities are grouped. A city of
 //!   more than `max_participants` gets slots of its own, as first-fit does.
 //!   Consultations and missions have slots of their own.
@@ -279,56 +279,77 @@ impl Candidates {
     pub fn with_current(mut self, current: &[CurrentWorkshop]) -> Result<Self, NotACandidate> {
         let mut planned = Vec::with_capacity(current.len());
         for workshop in current {
-            let not_a_candidate = || NotACandidate {
-                id: workshop.id.clone(),
-            };
-            let first_day = workshop
-                .sessions
-                .first()
-                .map(|s| local_date(workshop.time_zone, s.start))
-                .ok_or_else(not_a_candidate)?;
-            // Slots every one of its enquiries lists, in its format.
-            let common: Vec<usize> = match workshop.enquiries.first() {
-                Some(&first) => self.instance.enquiries[first]
-                    .options
-                    .iter()
-                    .map(|o| o.slot)
-                    .filter(|&slot| {
-                        self.layouts[slot].format == workshop.format
-                            && workshop.enquiries.iter().all(|&e| {
-                                self.instance.enquiries[e]
-                                    .options
-                                    .iter()
-                                    .any(|o| o.slot == slot)
-                            })
-                    })
-                    .collect(),
-                None => Vec::new(),
-            };
-            let slot = common
-                .iter()
-                .copied()
-                .find(|&slot| self.layouts[slot].days.first() == Some(&first_day))
-                .ok_or_else(not_a_candidate)?;
+            let (slot, common) = self.placed(workshop)?;
             let index_of = |id: &Option<String>| {
                 id.as_ref()
                     .and_then(|id| self.experts.iter().position(|x| &x.id == id))
             };
+            let alternatives: Vec<usize> = if workshop.may_move {
+                common.into_iter().filter(|s| *s != slot).collect()
+            } else {
+                Vec::new()
+            };
+            // Kept whole in its slot or an alternative: its enquiries' other
+            // options can never be taken, and would only make the model big.
+            for &e in &workshop.enquiries {
+                self.instance.enquiries[e]
+                    .options
+                    .retain(|o| o.slot == slot || alternatives.contains(&o.slot));
+            }
             planned.push(planner::Current {
                 id: workshop.id.clone(),
                 enquiries: workshop.enquiries.clone(),
                 slot,
                 confirmed: true,
-                alternatives: if workshop.may_move {
-                    common.into_iter().filter(|s| *s != slot).collect()
-                } else {
-                    Vec::new()
-                },
+                alternatives,
                 team: (index_of(&workshop.lead), index_of(&workshop.support)),
             });
         }
         self.instance.current = planned;
         Ok(self)
+    }
+
+    /// The slot a planned workshop is in: the one every one of its
+    /// enquiries lists, in its format, on its sessions' dates. An error when there is none: its dates break a rule for one of
+    /// its cities (window, lead time, hours, a holiday) or it groups
+    /// enquiries that could not share a slot.
+    pub fn slot_of(&self, workshop: &CurrentWorkshop) -> Result<usize, NotACandidate> {
+        self.placed(workshop).map(|(slot, _)| slot)
+    }
+
+    /// [`Self::slot_of`], and every slot all its enquiries list in its format.
+    fn placed(&self, workshop: &CurrentWorkshop) -> Result<(usize, Vec<usize>), NotACandidate> {
+        let not_a_candidate = || NotACandidate {
+            id: workshop.id.clone(),
+        };
+        let days: Vec<NaiveDate> = workshop
+            .sessions
+            .iter()
+            .map(|s| local_date(workshop.time_zone, s.start))
+            .collect();
+        let common: Vec<usize> = match workshop.enquiries.first() {
+            Some(&first) => self.instance.enquiries[first]
+                .options
+                .iter()
+                .map(|o| o.slot)
+                .filter(|&slot| {
+                    self.layouts[slot].format == workshop.format
+                        && workshop.enquiries.iter().all(|&e| {
+                            self.instance.enquiries[e]
+                                .options
+                                .iter()
+                                .any(|o| o.slot == slot)
+                        })
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let slot = common
+            .iter()
+            .copied()
+            .find(|&slot| self.layouts[slot].days == days)
+            .ok_or_else(not_a_candidate)?;
+        Ok((slot, common))
     }
 
     /// The plan as it stands: every current workshop in its slot with its
@@ -364,8 +385,8 @@ struct Builder<'a> {
     outside: &'a [OutsideHold],
     layouts: Vec<SlotLayout>,
     slots: Vec<planner::Slot>,
-    /// Shared joint slots by (primary topic, format, first day).
-    shared: BTreeMap<(i32, i32, NaiveDate), usize>,
+    /// Shared joint slots by (primary topic, format, session days).
+    shared: BTreeMap<(i32, i32, Vec<NaiveDate>), usize>,
 }
 
 impl Builder<'_> {
@@ -415,7 +436,12 @@ impl Builder<'_> {
                     let shared = request.kind == EnquiryKind::JointWorkshop
                         && attendee.participants <= self.rules.max_participants;
                     let slot = if shared {
-                        let key = (primary as i32, format as i32, layout.days[0]);
+                        // Every day, not just the first: two cities may start
+                        // on the same day and end on different ones (one
+                        // skips the other's public holiday); a slot keyed by
+                        // its first day alone would seat them together on a
+                        // holiday of one of them.
+                        let key = (primary as i32, format as i32, layout.days.clone());
                         match self.shared.get(&key) {
                             Some(slot) => *slot,
                             None => {
@@ -713,6 +739,63 @@ mod tests {
             }
         }
         assert!(roster.iter().any(|x| x.id == workshop.lead));
+    }
+
+    /// Two cities that can both start on a Thursday, where the Friday is a
+    /// holiday of one of them: the other's Thursday–Friday workshop is not
+    /// offered to it (it gets Thursday–Monday instead). Keyed by the first
+    /// day alone, both listed one slot, and the plan could not be laid out
+    /// (found by `ileaps bench planning`).
+    #[test]
+    fn a_shared_slot_never_seats_a_city_on_its_own_holiday() {
+        let rules = Rules::default();
+        let window = (day(2027, 3, 1), day(2027, 3, 31));
+        let makassar = joint(with_window(makassar(), window.0, window.1));
+        let colombo = joint(with_window(colombo(), window.0, window.1));
+        let (thursday, friday) = (day(2027, 3, 11), day(2027, 3, 12));
+        let calendar = with_holidays(Calendar::default(), "LK", &[friday]);
+        let enquiries = [open(makassar, false), open(colombo, false)];
+        let candidates = candidates(&enquiries, &[expert("kim-jiwoo")], &[], &calendar, &rules);
+        let slots_of = |e: usize| -> Vec<usize> {
+            candidates.instance.enquiries[e]
+                .options
+                .iter()
+                .map(|o| o.slot)
+                .filter(|s| candidates.layouts[*s].days.first() == Some(&thursday))
+                .collect()
+        };
+        for slot in slots_of(1) {
+            assert!(!candidates.layouts[slot].days.contains(&friday));
+        }
+        let makassars_thursday_friday: Vec<usize> = slots_of(0)
+            .into_iter()
+            .filter(|s| candidates.layouts[*s].days.contains(&friday))
+            .collect();
+        assert!(!makassars_thursday_friday.is_empty());
+        assert!(
+            makassars_thursday_friday
+                .iter()
+                .all(|s| !slots_of(1).contains(s))
+        );
+        // Every slot both list can be laid out for both.
+        let both: Vec<usize> = slots_of(0)
+            .into_iter()
+            .filter(|s| slots_of(1).contains(s))
+            .collect();
+        for slot in both {
+            let plan = planner::Plan {
+                served_in: vec![Some(slot), Some(slot)],
+                workshops: [(
+                    slot,
+                    planner::Team {
+                        lead: 0,
+                        support: None,
+                    },
+                )]
+                .into(),
+            };
+            assert!(candidates.workshops(&plan, &rules).is_ok(), "slot {slot}");
+        }
     }
 
     /// A city's own candidate slots keep its window, lead time and holidays,
