@@ -16,9 +16,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
-const SEED_CITIES: &str = "deploy/seed/cities.yaml";
+pub(crate) const SEED_CITIES: &str = "deploy/seed/cities.yaml";
 const SEED_EXPERTS: &str = "deploy/seed/experts.yaml";
-const SEED_HOLIDAYS: &str = "deploy/seed/holidays";
+pub(crate) const SEED_HOLIDAYS: &str = "deploy/seed/holidays";
 
 /// What happened to one message of the feed.
 #[derive(Debug, Default, Clone)]
@@ -58,7 +58,7 @@ pub async fn run(keep_running: bool) -> Result<()> {
 
 /// A seed file or folder of `deploy/seed/`, from the checkout or the
 /// working directory.
-fn seed_file(relative: &str) -> PathBuf {
+pub(crate) fn seed_file(relative: &str) -> PathBuf {
     let in_checkout = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .join(relative);
@@ -107,7 +107,7 @@ async fn import_seed_holidays(client: &async_nats::Client) -> Result<()> {
 /// Waits (up to 10 s) until scheduling's read model holds every expert
 /// assignment has, so the first enquiries are planned knowing who can staff
 /// them; says so and goes on if it does not (they are planned first-fit).
-async fn wait_for_the_planners_roster(client: &async_nats::Client) -> Result<()> {
+pub(crate) async fn wait_for_the_planners_roster(client: &async_nats::Client) -> Result<()> {
     let count = |service, command| async move {
         admin::request(
             client,

@@ -73,8 +73,15 @@ enum Command {
         wait: u64,
     },
     /// Measure the intake hop against ceilings of this machine (build with
-    /// --release); writes target/ileaps-bench/<time>.json.
-    Bench(bench::BenchArgs),
+    /// --release); writes target/ileaps-bench/<time>.json. `bench planning`
+    /// measures the plan instead.
+    #[command(args_conflicts_with_subcommands = true)]
+    Bench {
+        #[command(subcommand)]
+        mode: Option<bench::Mode>,
+        #[command(flatten)]
+        intake_hop: bench::BenchArgs,
+    },
     /// For developers of ileaps.
     Dev {
         #[command(subcommand)]
@@ -119,7 +126,14 @@ async fn main() -> Result<()> {
             let js = operator::connect().await?.1;
             submit::run(&js, &city, &file, withdraw, Duration::from_secs(wait)).await
         }
-        Command::Bench(args) => bench::run(args).await,
+        Command::Bench {
+            mode: Some(bench::Mode::Planning(args)),
+            ..
+        } => bench::planning::run(args).await,
+        Command::Bench {
+            mode: None,
+            intake_hop,
+        } => bench::run(intake_hop).await,
         Command::Dev {
             command: DevCommand::Test { args },
         } => dev::test(args).await,

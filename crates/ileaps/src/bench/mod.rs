@@ -42,11 +42,25 @@
 //! - [`intake_hop`]: cities, the enquiries they send, publishing, and
 //!   counting outcomes.
 //! - [`report`]: progress bars, the table, the JSON file.
+//! - [`planning`]: `ileaps bench planning`, the quality of the plan (its own
+//!   module doc says how).
 
 mod ceilings;
 mod cpu;
 mod intake_hop;
+pub mod planning;
 mod report;
+
+/// The modes of `ileaps bench` besides the intake hop (the default).
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Mode {
+    /// How good the plan is: a contested scenario from a seed played through
+    /// intake, scheduling and assignment, judged against the best plan for
+    /// the same enquiries computed offline (served ÷ optimum, beneficiaries,
+    /// grouping, expert load, moves, planning latency, rule violations).
+    /// Writes target/ileaps-bench/planning-<time>.json.
+    Planning(planning::PlanningArgs),
+}
 
 use anyhow::{Context, Result, bail};
 use chrono::Utc;

@@ -1,0 +1,496 @@
+//! `ileaps bench planning`: how good the plan is, against the best plan for
+//! the same enquiries (QUALITY.md, "Planning quality"; issue 12).
+//!
+//! 1. **A contested scenario from a seed** ([`scenario`]): the seed
+//!    registry's cities (with their countries' public holidays), a roster
+//!    with leave and monthly limits, and enquiries with windows over the
+//!    coming months, more than the programme can serve.
+//! 2. **Played through the running services**: intake, scheduling and
+//!    assignment in this process, as `ileaps run` starts them, on a private
+//!    nats-server and a fresh database (the isolation of `ileaps bench`).
+//!    Cities, experts and holidays are imported with the admin commands an
+//!    operator uses; each enquiry is published as its city would, and the
+//!    next one only once everything it set off has settled (every accepted
+//!    enquiry unschedulable or in a workshop staffed at its current version,
+//!    every durable consumer caught up): the easiest pace for the planner,
+//!    so what is measured is the plan, not a race.
+//! 3. **Judged** ([`judge`]): the plan as announced on `ileaps.events.>`
+//!    ([`observe`]) is placed in the same planning instance the services
+//!    build, checked by the planner's independent checker, and compared with
+//!    the best plan the solver finds offline with a generous budget.
+//!
+//! Notifications does not run: it changes nothing in the plan, and its
+//! email and webhook work would only share the two cores with the planner.
+
+mod judge;
+mod observe;
+mod report;
+mod scenario;
+
+use anyhow::{Context, Result, bail};
+use async_nats::jetstream;
+use chrono::{DateTime, NaiveDate, Utc};
+use contract::{CityCode, Service, envelope, subjects};
+use futures::StreamExt;
+use messaging::admin;
+use scheduling::domain::Rules;
+use service_kit::app::App;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+use super::{BenchInfra, cpu};
+use observe::Observed;
+use scenario::{Scenario, Shape};
+
+/// QUALITY.md's goals for the plan.
+pub const GOAL_SERVED_OVER_OPTIMUM: f64 = 0.98;
+pub const GOAL_LOAD_MAX_OVER_MEAN: f64 = 1.5;
+pub const GOAL_P99_MS: f64 = 500.0;
+
+/// How long one enquiry may take to settle before the run is called broken.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `ileaps bench planning` flags. The defaults are the issue's contested
+/// instance: 150 enquiries from 16 cities (three beneficiaries) over five
+/// months, 17 experts.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PlanningArgs {
+    /// Seed of the scenario: the same seed (and day) gives the same enquiries.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 150)]
+    pub enquiries: usize,
+    /// Cities sending enquiries, modelled on the seed registry's.
+    #[arg(long, default_value_t = 16)]
+    pub cities: usize,
+    /// How many of the cities are beneficiaries.
+    #[arg(long, default_value_t = 3)]
+    pub beneficiaries: usize,
+    #[arg(long, default_value_t = 17)]
+    pub experts: usize,
+    /// Days over which the enquiries' windows fall.
+    #[arg(long, default_value_t = 150)]
+    pub horizon_days: u32,
+    /// Branch-and-bound nodes the offline optimum may spend on its first
+    /// level (enquiries served, beneficiaries first).
+    #[arg(long, default_value_t = 200_000)]
+    pub optimum_nodes: u64,
+    /// Objective levels of the offline optimum (1: served only; 2: also the
+    /// fewest workshops, so its grouping means something; 3: also the load).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=3))]
+    pub optimum_levels: u8,
+    /// Nodes for each level of the offline optimum after the first.
+    #[arg(long, default_value_t = 200)]
+    pub optimum_later_nodes: u64,
+    /// Run HiGHS's presolve for the offline optimum: much faster on large
+    /// scenarios, but see docs/planning.md for the one fault seen with it.
+    #[arg(long)]
+    pub optimum_presolve: bool,
+    /// Where to write the JSON results (default
+    /// target/ileaps-bench/planning-<time>.json).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Keep the bench database and the private NATS store afterwards.
+    #[arg(long)]
+    pub keep: bool,
+}
+
+impl PlanningArgs {
+    fn check(&self) -> Result<()> {
+        if !(1..=5_000).contains(&self.enquiries) {
+            bail!("--enquiries must be 1-5000");
+        }
+        if !(1..=200).contains(&self.cities) {
+            bail!("--cities must be 1-200");
+        }
+        if self.beneficiaries > self.cities {
+            bail!("--beneficiaries must be at most --cities");
+        }
+        if !(1..=500).contains(&self.experts) {
+            bail!("--experts must be 1-500");
+        }
+        if !(30..=330).contains(&self.horizon_days) {
+            bail!("--horizon-days must be 30-330 (windows must end within the year intake allows)");
+        }
+        Ok(())
+    }
+
+    fn shape(&self) -> Shape {
+        Shape {
+            seed: self.seed,
+            enquiries: self.enquiries,
+            cities: self.cities,
+            beneficiaries: self.beneficiaries,
+            experts: self.experts,
+            horizon_days: self.horizon_days,
+        }
+    }
+}
+
+/// What one enquiry cost to plan, from the stream's own clock.
+#[derive(Debug, Clone, Default)]
+pub struct Latencies {
+    /// `enquiry.received` on the stream → scheduling's answer on the stream,
+    /// per enquiry, in arrival order.
+    pub planning_ms: Vec<f64>,
+}
+
+impl Latencies {
+    pub fn percentile(&self, p: f64) -> f64 {
+        let mut sorted = self.planning_ms.clone();
+        sorted.sort_by(f64::total_cmp);
+        if sorted.is_empty() {
+            return 0.0;
+        }
+        let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+        sorted[rank.clamp(1, sorted.len()) - 1]
+    }
+}
+
+/// Everything one run measured.
+#[derive(Debug)]
+pub struct Results {
+    pub scenario: Scenario,
+    pub judgement: judge::Judgement,
+    pub latencies: Latencies,
+    /// Reschedules by what caused them: re-planning (to group cities or
+    /// serve more) or a retry after nobody could staff a date.
+    pub moves_replanned: usize,
+    pub moves_after_unfilled: usize,
+    pub cancelled: usize,
+    /// Reason code → enquiries.
+    pub unserved: BTreeMap<String, usize>,
+    /// Enquiries intake refused: the generator's bug if any.
+    pub rejected: usize,
+    pub play_time: Duration,
+    pub cpu: Option<cpu::CpuTimes>,
+    pub unreadable_events: Vec<String>,
+}
+
+impl Results {
+    /// An error, for a non-zero exit, when the run was not correct. Figures
+    /// below their goals are reported, not an error.
+    fn verdict(&self) -> Result<()> {
+        let mut problems = Vec::new();
+        if !self.judgement.violations.is_empty() {
+            problems.push(format!(
+                "the plan breaks {} rules",
+                self.judgement.violations.len()
+            ));
+        }
+        if self.rejected > 0 {
+            problems.push(format!("intake rejected {} enquiries", self.rejected));
+        }
+        if !self.unreadable_events.is_empty() {
+            problems.push(format!(
+                "{} events did not match the contract",
+                self.unreadable_events.len()
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            bail!("the planning bench found problems: {}", problems.join("; "))
+        }
+    }
+}
+
+pub async fn run(args: PlanningArgs) -> Result<()> {
+    args.check()?;
+    let telemetry = telemetry::init_for_humans("ileaps-bench")?;
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: this is a debug build; latency and CPU figures mean little. \
+             Run `cargo run --release -p ileaps -- bench planning`."
+        );
+    }
+    let started_at = Utc::now();
+    let stamp = format!(
+        "{}-{}",
+        started_at.format("%Y%m%d-%H%M%S"),
+        std::process::id()
+    );
+    let registry =
+        crate::operator::read_city_file(&crate::demo::seed_file(crate::demo::SEED_CITIES))?;
+    let scenario = Scenario::generate(args.shape(), &registry, started_at.date_naive())?;
+    println!(
+        "ileaps bench planning: seed {}, {} enquiries from {} cities ({} beneficiaries), {} experts, windows from {} over {} days",
+        args.seed,
+        args.enquiries,
+        args.cities,
+        args.beneficiaries,
+        args.experts,
+        scenario.first_day,
+        args.horizon_days
+    );
+    println!("setting up a private nats-server and a fresh database…");
+    let (infra, settings) = BenchInfra::start(&stamp, args.keep).await?;
+    let result = tokio::select! {
+        result = measure(&args, &infra, settings, scenario) => result,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    infra.stop().await;
+    telemetry.shutdown();
+    let results = result?;
+    let path = args.json.clone().unwrap_or_else(|| {
+        let default = super::report::default_json_path(&started_at);
+        let name = default
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        default.with_file_name(format!("planning-{name}"))
+    });
+    super::report::write_json(&path, &report::json_document(&args, &started_at, &results))?;
+    report::print_table(&results);
+    println!("\nresults: {}", super::report::shown(&path).display());
+    results.verdict()
+}
+
+async fn measure(
+    args: &PlanningArgs,
+    infra: &BenchInfra,
+    settings: service_kit::Settings,
+    scenario: Scenario,
+) -> Result<Results> {
+    let shutdown = CancellationToken::new();
+    let planning_services: Vec<_> = crate::services::all()
+        .into_iter()
+        .filter(|def| def.service != Service::Notifications)
+        .collect();
+    let app = App::start(settings, planning_services, shutdown.clone())
+        .await
+        .context("starting the services")?;
+    let client = app.runtime().nats.clone();
+    let js = app.runtime().js.clone();
+    let played = async {
+        let holidays = set_up(&client, &scenario).await?;
+        let cpu_before = cpu::CpuTimes::read(infra.nats.pid());
+        let started = std::time::Instant::now();
+        let observed = play(&js, &scenario).await?;
+        let play_time = started.elapsed();
+        let cpu = cpu::CpuTimes::read(infra.nats.pid())
+            .zip(cpu_before)
+            .map(|(after, before)| after.since(&before));
+        Ok::<_, anyhow::Error>((holidays, observed, play_time, cpu))
+    }
+    .await;
+    shutdown.cancel();
+    let stopped = app.wait().await;
+    let (holidays, observed, play_time, cpu) = played?;
+    stopped.context("the services did not stop cleanly")?;
+
+    println!("judging the plan and computing the best one offline…");
+    // Minutes of HiGHS on this thread: the runtime's other workers carry on.
+    let judgement = tokio::task::block_in_place(|| {
+        judge::judge(
+            &scenario,
+            &observed,
+            holidays,
+            &Rules::default(),
+            &judge::Offline {
+                nodes: args.optimum_nodes,
+                levels: usize::from(args.optimum_levels),
+                later_nodes: args.optimum_later_nodes,
+                presolve: args.optimum_presolve,
+            },
+        )
+    })?;
+    Ok(summarise(scenario, observed, judgement, play_time, cpu))
+}
+
+/// Registers the cities, imports the roster and every holiday calendar the
+/// scenario's countries need, and waits until scheduling knows the roster.
+/// Returns the holidays, as the judge needs them.
+async fn set_up(
+    client: &async_nats::Client,
+    scenario: &Scenario,
+) -> Result<BTreeMap<String, BTreeSet<NaiveDate>>> {
+    let timeout = Duration::from_secs(30);
+    admin::request(
+        client,
+        Service::Intake,
+        "cities.import",
+        &scenario.cities_document(),
+        timeout,
+    )
+    .await
+    .context("registering the scenario's cities")?;
+    admin::request(
+        client,
+        Service::Assignment,
+        "experts.import",
+        &scenario.roster_document(),
+        timeout,
+    )
+    .await
+    .context("importing the scenario's roster")?;
+    let folder = crate::demo::seed_file(crate::demo::SEED_HOLIDAYS);
+    let mut holidays = BTreeMap::new();
+    for country in scenario.countries() {
+        let file = folder.join(format!("{country}.ics"));
+        if !file.exists() {
+            println!("  no seed holidays for {country}: none apply");
+            continue;
+        }
+        let body = crate::operator::read_holiday_file(&country, &file)?;
+        admin::request(
+            client,
+            Service::Scheduling,
+            "holidays.import",
+            &body,
+            timeout,
+        )
+        .await
+        .with_context(|| format!("importing {}", file.display()))?;
+        let text = body["ics"].as_str().unwrap_or_default();
+        let calendar = scheduling::holidays::parse_calendar(text)
+            .map_err(|problems| anyhow::anyhow!("{}: {problems}", file.display()))?;
+        holidays.insert(country, calendar.days.into_keys().collect());
+    }
+    crate::demo::wait_for_the_planners_roster(client).await?;
+    Ok(holidays)
+}
+
+/// Publishes the enquiries one at a time, each once the one before has
+/// settled, and returns what the events told.
+async fn play(js: &jetstream::Context, scenario: &Scenario) -> Result<Observed> {
+    let stream = js
+        .get_stream(subjects::STREAM_EVENTS)
+        .await
+        .context("the events stream is not there")?;
+    let mut events = stream
+        .create_consumer(jetstream::consumer::pull::OrderedConfig {
+            filter_subject: subjects::EVENTS_ALL.to_owned(),
+            deliver_policy: jetstream::consumer::DeliverPolicy::All,
+            ..Default::default()
+        })
+        .await?
+        .messages()
+        .await?;
+    let mut observed = Observed::default();
+    let progress = report::progress(scenario.enquiries.len());
+    for (e, enquiry) in scenario.enquiries.iter().enumerate() {
+        let city = CityCode::parse(&scenario.cities[enquiry.city].code)?;
+        let body = serde_json::to_vec(&scenario.enquiry_body(e))?;
+        let inbound_id =
+            crate::submit::publish(js, &city, contract::event_types::ENQUIRY_SUBMIT, body).await?;
+        let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
+        loop {
+            let settled = observed.inbound.contains_key(&inbound_id)
+                && observed.unsettled() == 0
+                && observed.workshops_in_flight() == 0;
+            if settled && quiet(js).await? {
+                break;
+            }
+            let wait = if settled {
+                Duration::from_millis(20)
+            } else {
+                Duration::from_millis(500)
+            };
+            match tokio::time::timeout(wait, events.next()).await {
+                Ok(Some(message)) => {
+                    let message = message?;
+                    let ce_type =
+                        envelope::header(message.headers.as_ref(), envelope::TYPE).unwrap_or("");
+                    let at = message
+                        .info()
+                        .ok()
+                        .and_then(|info| {
+                            let nanos = info.published.unix_timestamp_nanos();
+                            i64::try_from(nanos).ok()
+                        })
+                        .map(DateTime::from_timestamp_nanos)
+                        .unwrap_or_else(Utc::now);
+                    observed.apply(ce_type, &message.payload, at);
+                }
+                Ok(None) => bail!("the events stream ended"),
+                Err(_) => {}
+            }
+            if tokio::time::Instant::now() > deadline {
+                bail!(
+                    "enquiry {} of {} ({}) did not settle within {} s: {} enquiries unsettled, {} workshops waiting for staff",
+                    e + 1,
+                    scenario.enquiries.len(),
+                    enquiry.reference,
+                    SETTLE_TIMEOUT.as_secs(),
+                    observed.unsettled(),
+                    observed.workshops_in_flight()
+                );
+            }
+        }
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    Ok(observed)
+}
+
+/// Whether every durable consumer of the programme's streams has taken and
+/// acknowledged everything: nothing the last enquiry set off is still on
+/// its way (a hold to scheduling's read model, say).
+async fn quiet(js: &jetstream::Context) -> Result<bool> {
+    for name in [
+        subjects::STREAM_INBOUND,
+        subjects::STREAM_EVENTS,
+        subjects::STREAM_INTERNAL,
+    ] {
+        let stream = js.get_stream(name).await?;
+        let mut consumers = stream.consumers();
+        while let Some(info) = consumers.next().await {
+            let info = info?;
+            if info.config.durable_name.is_some()
+                && (info.num_pending > 0 || info.num_ack_pending > 0)
+            {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
+fn summarise(
+    scenario: Scenario,
+    observed: Observed,
+    judgement: judge::Judgement,
+    play_time: Duration,
+    cpu: Option<cpu::CpuTimes>,
+) -> Results {
+    let planning_ms = observed
+        .received
+        .iter()
+        .filter_map(|r| r.planned_at.map(|at| (at - r.at).as_seconds_f64() * 1000.0))
+        .collect();
+    let reasons = observed.workshops.values().flat_map(|w| w.moves.iter());
+    let (after_unfilled, replanned): (Vec<&String>, Vec<&String>) =
+        reasons.partition(|reason| reason.starts_with("NO_EXPERT"));
+    let mut unserved: BTreeMap<String, usize> = BTreeMap::new();
+    for (code, _) in observed.unschedulable.values() {
+        *unserved.entry(code.clone()).or_default() += 1;
+    }
+    let never_settled = observed
+        .received
+        .iter()
+        .filter(|r| !observed.is_settled(&r.event.enquiry_id))
+        .count();
+    if never_settled > 0 {
+        unserved.insert("NOT_SETTLED".to_owned(), never_settled);
+    }
+    Results {
+        latencies: Latencies { planning_ms },
+        moves_replanned: replanned.len(),
+        moves_after_unfilled: after_unfilled.len(),
+        cancelled: observed
+            .workshops
+            .values()
+            .filter(|w| w.cancelled.is_some())
+            .count(),
+        unserved,
+        rejected: observed.inbound.values().filter(|o| o.is_err()).count(),
+        play_time,
+        cpu,
+        unreadable_events: observed.unreadable.clone(),
+        scenario,
+        judgement,
+    }
+}
