@@ -62,6 +62,10 @@ pub struct Judgement {
     pub model_variables: usize,
     /// Every rule the announced plan breaks, in words.
     pub violations: Vec<String>,
+    /// Experts held twice on one programme day without the holds meeting
+    /// (say two consultations at different hours): allowed, but never what
+    /// the planner proposes, so a sign that assignment staffed on its own.
+    pub same_day_holds: Vec<String>,
 }
 
 impl Judgement {
@@ -113,7 +117,17 @@ pub fn judge(
     };
     let bridge = candidates(&open, &scenario.profiles(), &[], &calendar, rules);
     let (announced_plan, mut violations) = place(&bridge, observed);
-    violations.extend(planner::violations(&bridge.instance, &announced_plan));
+    // The planner counts an expert's holds in whole programme days, more
+    // cautiously than the rule (assignment compares instants): two
+    // consultations on one day at different times are no double booking.
+    // Its day-based findings are reported apart; the rule is checked on
+    // the announced instants.
+    let (same_day_holds, others): (Vec<String>, Vec<String>) =
+        planner::violations(&bridge.instance, &announced_plan)
+            .into_iter()
+            .partition(|v| v.contains("is double-booked"));
+    violations.extend(others);
+    violations.extend(double_bookings(observed));
 
     // Levels after the first only shape the optimum's grouping and load,
     // which are reported but not what the ratio compares: a small budget.
@@ -147,6 +161,7 @@ pub fn judge(
         optimum_time,
         model_variables: outcome.variables,
         violations,
+        same_day_holds,
     })
 }
 
@@ -229,6 +244,58 @@ fn place(bridge: &Candidates, observed: &Observed) -> (Plan, Vec<String>) {
         }
     }
     (plan, violations)
+}
+
+/// How long before the first session and after the last an in-person
+/// workshop holds its experts (assignment's travel days).
+const TRAVEL: chrono::Duration = chrono::Duration::hours(24);
+
+/// Experts whom two served workshops hold at overlapping instants, as
+/// assignment holds them: first session to last, widened by [`TRAVEL`] in
+/// person.
+fn double_bookings(observed: &Observed) -> Vec<String> {
+    /// From, until, and the workshop's id.
+    type Hold<'a> = (
+        chrono::DateTime<chrono::Utc>,
+        chrono::DateTime<chrono::Utc>,
+        &'a str,
+    );
+    let mut holds: BTreeMap<&str, Vec<Hold<'_>>> = BTreeMap::new();
+    for (id, workshop) in observed.workshops.iter().filter(|(_, w)| w.is_served()) {
+        let (Some(first), Some(last)) = (
+            workshop.sessions.iter().map(|s| s.start).min(),
+            workshop.sessions.iter().map(|s| s.end).max(),
+        ) else {
+            continue;
+        };
+        let virtual_format = workshop.scheduled.format == Format::Virtual as i32;
+        let (start, end) = if virtual_format {
+            (first, last)
+        } else {
+            (first - TRAVEL, last + TRAVEL)
+        };
+        let (lead, support) = workshop.team();
+        for expert in lead.into_iter().chain(support) {
+            holds
+                .entry(expert)
+                .or_default()
+                .push((start, end, id.as_str()));
+        }
+    }
+    let mut found = Vec::new();
+    for (expert, mut held) in holds {
+        held.sort();
+        for (i, (_, end, a)) in held.iter().enumerate() {
+            for (start, _, b) in &held[i + 1..] {
+                if start < end {
+                    found.push(format!(
+                        "{expert} is held by workshops {a} and {b} at the same time"
+                    ));
+                }
+            }
+        }
+    }
+    found
 }
 
 fn figures(instance: &Instance, plan: &Plan, kinds: &[EnquiryKind]) -> Figures {
@@ -413,10 +480,43 @@ mod tests {
             judgement
                 .violations
                 .iter()
-                .any(|v| v.contains("double-booked")),
+                .any(|v| v.contains("expert-a is held by workshops w1 and w2")),
             "{:?}",
             judgement.violations
         );
+    }
+
+    #[test]
+    fn two_consultations_of_one_expert_at_different_hours_of_a_day_are_allowed_but_noted() {
+        let mut observed = Observed::default();
+        received(&mut observed);
+        consultation(&mut observed, "w1", "e1", "2027-02-02");
+        // 13:00–15:00 in Seoul, after w1's 10:00–12:00.
+        let scheduled = json!({
+            "workshopId": "w2", "version": 1, "kind": "CONSULTATIVE_SUPPORT",
+            "primaryTopic": "SOCIAL_INNOVATION", "topics": ["SOCIAL_INNOVATION"], "format": "VIRTUAL",
+            "timeZone": "Asia/Seoul",
+            "sessions": [{"start": "2027-02-02T04:00:00Z", "end": "2027-02-02T06:00:00Z"}],
+            "cities": [{"city": "makassar", "enquiryId": "e2"}], "languages": ["en"],
+        });
+        observed.apply(
+            "ileaps.workshop.scheduled.v1",
+            scheduled.to_string().as_bytes(),
+            at(),
+        );
+        let made = json!({
+            "workshopId": "w2", "workshopVersion": 1,
+            "experts": [{"expertId": "expert-a", "displayName": "A", "role": "LEAD"}],
+        });
+        observed.apply(
+            "ileaps.assignment.made.v1",
+            made.to_string().as_bytes(),
+            at(),
+        );
+        let judgement = judged(&observed);
+        assert_eq!(judgement.violations, Vec::<String>::new());
+        assert_eq!(judgement.same_day_holds.len(), 1, "{judgement:?}");
+        assert_eq!(judgement.announced.served, 2);
     }
 
     #[test]

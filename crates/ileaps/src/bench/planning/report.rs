@@ -94,6 +94,7 @@ pub fn json_document(args: &PlanningArgs, started_at: &DateTime<Utc>, r: &Result
         })),
         "playSeconds": round3(r.play_time.as_secs_f64()),
         "violations": j.violations,
+        "sameDayHolds": j.same_day_holds,
         "unreadableEvents": r.unreadable_events,
         "goals": {
             "servedOverOptimum": GOAL_SERVED_OVER_OPTIMUM,
@@ -209,6 +210,12 @@ pub fn print_table(r: &Results) {
     );
     for violation in j.violations.iter().take(20) {
         println!("  violation: {violation}");
+    }
+    if !j.same_day_holds.is_empty() {
+        println!(
+            "experts held twice on one day at different hours (allowed; the planner never proposes it): {}",
+            j.same_day_holds.len()
+        );
     }
     for event in r.unreadable_events.iter().take(5) {
         println!("  unreadable event: {event}");
