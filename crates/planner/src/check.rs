@@ -198,6 +198,20 @@ pub fn violations(instance: &Instance, plan: &Plan) -> Vec<String> {
             .iter()
             .map(|e| plan.served_in[*e])
             .collect();
+        if let (Some(kept), Some(Some(slot))) = (
+            workshop.team.0,
+            workshop.enquiries.first().map(|e| plan.served_in[*e]),
+        ) && instance.slots[slot].leads.contains(&kept)
+            && plan
+                .workshops
+                .get(&slot)
+                .is_some_and(|team| team.lead != kept)
+        {
+            found.push(format!(
+                "confirmed workshop {} changed its lead, who could have stayed",
+                workshop.id
+            ));
+        }
         let allowed = |s: &usize| *s == workshop.slot || workshop.alternatives.contains(s);
         if slots.len() != 1 || !slots.iter().all(|s| s.as_ref().is_some_and(allowed)) {
             found.push(format!(

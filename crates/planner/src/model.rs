@@ -544,6 +544,18 @@ impl<'a> Builder<'a> {
                     }
                 }
             }
+            // Its lead leads it wherever they may (assignment's rule 6: an
+            // expert kept in a role keeps it, whoever is proposed). Freeing
+            // them for another workshop would be a plan assignment refuses.
+            if let Some(kept) = workshop.team.0 {
+                for &s in &allowed {
+                    let there = var_at(first, s);
+                    let leads = self.lead[s].iter().find(|(x, _)| *x == kept);
+                    if let (Some(there), Some((_, leads))) = (there, leads) {
+                        self.ilp.at_least(vec![(*leads, 1), (there, -1)], 0);
+                    }
+                }
+            }
             let Some(stays) = var_at(first, workshop.slot) else {
                 continue;
             };

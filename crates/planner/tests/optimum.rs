@@ -283,3 +283,88 @@ fn a_generated_contested_instance_is_planned_without_breaking_a_rule() {
     assert_eq!(violations(&instance, &outcome.plan), Vec::<String>::new());
     assert!(outcome.plan.served() > 0);
 }
+
+/// A confirmed workshop led by A; a new consultation on the same day only A
+/// may lead. Handing the workshop to B would serve both, but assignment
+/// keeps an expert in the role they hold (its rule 6): the plan keeps A,
+/// and the new enquiry goes unserved rather than being promised an expert
+/// who will not be free.
+#[test]
+fn a_confirmed_workshop_keeps_its_lead_wherever_they_may_stay() {
+    let expert = |id: &str| Expert {
+        id: id.to_owned(),
+        topics: [0, 1].into(),
+        languages: ["en".to_owned()].into(),
+        month_room: BTreeMap::new(),
+        monthly_limit: 4,
+        fixed_load: 0,
+    };
+    let slot = |shared, leads: Vec<usize>| Slot {
+        shared,
+        support: SupportRule::Never,
+        span: Days::new(10, 10),
+        hold: Days::new(10, 10),
+        month: 0,
+        primary_topic: 0,
+        leads,
+        supports: Vec::new(),
+        incompatible: Vec::new(),
+    };
+    let enquiry = |id: &str, city: &str, slot: usize| Enquiry {
+        id: id.to_owned(),
+        city: city.to_owned(),
+        beneficiary: false,
+        participants: 5,
+        languages: BTreeSet::new(),
+        topics: vec![0],
+        options: vec![Candidate { slot, lateness: 0 }],
+    };
+    let instance = Instance {
+        limits: Limits::default(),
+        enquiries: vec![enquiry("planned", "a", 0), enquiry("new", "b", 1)],
+        slots: vec![slot(false, vec![0, 1]), slot(false, vec![0])],
+        experts: vec![expert("expert-a"), expert("expert-b")],
+        current: vec![Current {
+            id: "w".to_owned(),
+            enquiries: vec![0],
+            slot: 0,
+            confirmed: true,
+            alternatives: Vec::new(),
+            team: (Some(0), None),
+        }],
+        fixed: Default::default(),
+    };
+    let outcome = optimise(&instance, Budget::GENEROUS, None).unwrap();
+    assert_eq!(violations(&instance, &outcome.plan), Vec::<String>::new());
+    assert_eq!(outcome.plan.workshops.get(&0).map(|t| t.lead), Some(0));
+    assert_eq!(outcome.plan.served_in, vec![Some(0), None]);
+
+    // The checker says the same of the plan that hands the workshop to B.
+    let handed_over = Plan {
+        served_in: vec![Some(0), Some(1)],
+        workshops: [
+            (
+                0,
+                Team {
+                    lead: 1,
+                    support: None,
+                },
+            ),
+            (
+                1,
+                Team {
+                    lead: 0,
+                    support: None,
+                },
+            ),
+        ]
+        .into(),
+    };
+    assert!(
+        violations(&instance, &handed_over)
+            .iter()
+            .any(|v| v.contains("changed its lead")),
+        "{:?}",
+        violations(&instance, &handed_over)
+    );
+}
