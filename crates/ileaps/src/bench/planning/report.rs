@@ -105,7 +105,7 @@ pub fn json_document(args: &PlanningArgs, started_at: &DateTime<Utc>, r: &Result
     })
 }
 
-pub fn print_table(r: &Results) {
+pub fn print_table(args: &PlanningArgs, r: &Results) {
     let j = &r.judgement;
     let (a, o) = (&j.announced, &j.optimum);
     let ratio = j.served_over_optimum();
@@ -147,16 +147,25 @@ pub fn print_table(r: &Results) {
         o.pilots_served.to_string(),
         String::new(),
     );
+    // The optimum's grouping and load mean something only when the levels
+    // that decide them were solved (`--optimum-levels`).
+    let solved = |level: u8, figure: String| {
+        if args.optimum_levels >= level {
+            figure
+        } else {
+            "—".to_owned()
+        }
+    };
     row(
         "enquiries per joint workshop",
         format!("{:.2}", a.enquiries_per_joint_workshop()),
-        format!("{:.2}", o.enquiries_per_joint_workshop()),
+        solved(2, format!("{:.2}", o.enquiries_per_joint_workshop())),
         String::new(),
     );
     row(
         "expert load max ÷ mean",
         format!("{:.2} (max {})", a.load_max_over_mean, a.max_load),
-        format!("{:.2}", o.load_max_over_mean),
+        solved(3, format!("{:.2}", o.load_max_over_mean)),
         format!(
             "≤ {GOAL_LOAD_MAX_OVER_MEAN}  {}",
             mark(a.load_max_over_mean <= GOAL_LOAD_MAX_OVER_MEAN)
