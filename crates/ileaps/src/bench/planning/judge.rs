@@ -411,11 +411,17 @@ mod tests {
         }
     }
 
-    /// A consultation of `enquiry` on `day` (10:00–12:00 in Seoul), led by
-    /// expert-a.
-    fn consultation(observed: &mut Observed, workshop: &str, enquiry: &str, day: &str) {
-        let start = format!("{day}T01:00:00Z");
-        let end = format!("{day}T03:00:00Z");
+    /// A two-hour consultation of `enquiry` on `day` from `utc_hour`, led
+    /// by expert-a.
+    fn consultation_at(
+        observed: &mut Observed,
+        workshop: &str,
+        enquiry: &str,
+        day: &str,
+        utc_hour: u32,
+    ) {
+        let start = format!("{day}T{utc_hour:02}:00:00Z");
+        let end = format!("{day}T{:02}:00:00Z", utc_hour + 2);
         let scheduled = json!({
             "workshopId": workshop, "version": 1, "kind": "CONSULTATIVE_SUPPORT",
             "primaryTopic": "SOCIAL_INNOVATION", "topics": ["SOCIAL_INNOVATION"], "format": "VIRTUAL",
@@ -436,6 +442,11 @@ mod tests {
             made.to_string().as_bytes(),
             at(),
         );
+    }
+
+    /// [`consultation_at`] 10:00–12:00 in Seoul.
+    fn consultation(observed: &mut Observed, workshop: &str, enquiry: &str, day: &str) {
+        consultation_at(observed, workshop, enquiry, day, 1);
     }
 
     fn judged(observed: &Observed) -> Judgement {
@@ -492,27 +503,7 @@ mod tests {
         received(&mut observed);
         consultation(&mut observed, "w1", "e1", "2027-02-02");
         // 13:00–15:00 in Seoul, after w1's 10:00–12:00.
-        let scheduled = json!({
-            "workshopId": "w2", "version": 1, "kind": "CONSULTATIVE_SUPPORT",
-            "primaryTopic": "SOCIAL_INNOVATION", "topics": ["SOCIAL_INNOVATION"], "format": "VIRTUAL",
-            "timeZone": "Asia/Seoul",
-            "sessions": [{"start": "2027-02-02T04:00:00Z", "end": "2027-02-02T06:00:00Z"}],
-            "cities": [{"city": "makassar", "enquiryId": "e2"}], "languages": ["en"],
-        });
-        observed.apply(
-            "ileaps.workshop.scheduled.v1",
-            scheduled.to_string().as_bytes(),
-            at(),
-        );
-        let made = json!({
-            "workshopId": "w2", "workshopVersion": 1,
-            "experts": [{"expertId": "expert-a", "displayName": "A", "role": "LEAD"}],
-        });
-        observed.apply(
-            "ileaps.assignment.made.v1",
-            made.to_string().as_bytes(),
-            at(),
-        );
+        consultation_at(&mut observed, "w2", "e2", "2027-02-02", 4);
         let judgement = judged(&observed);
         assert_eq!(judgement.violations, Vec::<String>::new());
         assert_eq!(judgement.same_day_holds.len(), 1, "{judgement:?}");

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use contract::CloudEvent;
-use contract::proto::assignment::v1::{AssignmentMade, AssignmentUnfilled, ExpertRole};
+use contract::proto::assignment::v1::{AssignmentMade, ExpertRole};
 use contract::proto::enquiry::v1::{EnquiryReceived, EnquiryRejected};
 use contract::proto::workshop::v1::{
     WorkshopCancelled, WorkshopRescheduled, WorkshopScheduled, WorkshopUnschedulable,
@@ -25,8 +25,6 @@ pub struct Workshop {
     pub cancelled: Option<String>,
     /// Each `workshop.rescheduled`'s reason.
     pub moves: Vec<String>,
-    /// `assignment.unfilled` reason codes, in order.
-    pub unfilled: Vec<String>,
 }
 
 impl Workshop {
@@ -175,11 +173,6 @@ impl Observed {
                         with_role(ExpertRole::Support),
                     ));
                 }
-            }
-            AssignmentUnfilled::TYPE => {
-                let event = AssignmentUnfilled::from_json(body)?;
-                let workshop = self.workshops.entry(event.workshop_id).or_default();
-                workshop.unfilled.push(event.reason_code);
             }
             _ => {}
         }
