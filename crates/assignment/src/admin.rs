@@ -32,25 +32,29 @@ use sqlx::PgPool;
 /// `ileaps.internal.expert.contact` through the outbox, so notifications
 /// learns their address, and their profile (a new revision when changed)
 /// to `ileaps.internal.roster.profile`, so scheduling plans with it.
-/// Experts missing from the file are left as they are.
+/// Experts missing from the file are left as they are; one without a
+/// `monthlyLimit` gets `default_monthly_limit` (`ILEAPS_DEFAULT_MONTHLY_LIMIT`).
 pub async fn import_experts(
     pool: &PgPool,
     outbox: &Outbox,
     body: &[u8],
+    default_monthly_limit: u32,
 ) -> Result<Value, AdminError> {
     let document: RosterDocument = serde_json::from_slice(body)
         .map_err(|e| AdminError::new("INVALID", format!("not a roster file: {e}")))?;
-    let roster = document.validate().map_err(|e| match e {
-        RosterError::Invalid(problems) => AdminError::new(
-            "INVALID",
-            problems
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n"),
-        ),
-        other => AdminError::new("INVALID", other.to_string()),
-    })?;
+    let roster = document
+        .validate_with(default_monthly_limit)
+        .map_err(|e| match e {
+            RosterError::Invalid(problems) => AdminError::new(
+                "INVALID",
+                problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
+            other => AdminError::new("INVALID", other.to_string()),
+        })?;
     let mut tx = pool
         .begin()
         .await

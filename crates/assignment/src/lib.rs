@@ -37,11 +37,13 @@ pub mod admin;
 pub mod domain;
 pub mod handlers;
 pub mod roster;
+pub mod settings;
 pub mod store;
 
 use contract::{Service, subjects};
 use messaging::runtime::RelayHandle;
 use messaging::{ConsumerSpec, Outbox, Schema, ServiceRuntime, Tasks};
+use settings::AssignmentSettings;
 use std::sync::Arc;
 
 /// Assignment's migrations, run by [`messaging::migrate`] in schema `assignment`.
@@ -66,15 +68,27 @@ pub fn service() -> service_kit::app::ServiceDef {
     }
 }
 
-/// Starts assignment's consumer, relay and operator commands. Migrations
-/// and streams must be in place (see `service-kit`).
-pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> RelayHandle {
+/// Starts assignment with the settings of the environment
+/// ([`AssignmentSettings::from_env`]); an unusable one stops the start.
+pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> anyhow::Result<RelayHandle> {
+    let settings = AssignmentSettings::from_env()?;
+    Ok(start_with(runtime, tasks, settings))
+}
+
+/// Starts assignment's consumer, relay and operator commands with
+/// `settings`. Migrations and streams must be in place (see `service-kit`).
+pub fn start_with(
+    runtime: &ServiceRuntime,
+    tasks: &mut Tasks,
+    settings: AssignmentSettings,
+) -> RelayHandle {
     let service = Service::Assignment;
     let outbox = Outbox::new(schema());
     let handler = Arc::new(handlers::AssignmentHandler::new(
         outbox.clone(),
-        domain::Rules::default(),
+        settings.rules,
     ));
+    let default_monthly_limit = settings.default_monthly_limit;
 
     let pool = runtime.pool.clone();
     let (import_outbox, unavailable_outbox, publish_outbox) =
@@ -85,7 +99,9 @@ pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> RelayHandle {
         commands
             .command("experts.import", move |body| {
                 let (pool, outbox) = (import_pool.clone(), import_outbox.clone());
-                async move { admin::import_experts(&pool, &outbox, &body).await }
+                async move {
+                    admin::import_experts(&pool, &outbox, &body, default_monthly_limit).await
+                }
             })
             .command("experts.list", move |_| {
                 let pool = list_pool.clone();

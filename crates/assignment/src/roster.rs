@@ -161,14 +161,22 @@ impl RosterFile {
 }
 
 impl RosterDocument {
-    /// Checks every entry, reporting every problem.
+    /// Checks every entry, reporting every problem. An expert without a
+    /// `monthlyLimit` gets [`Expert::DEFAULT_MONTHLY_LIMIT`].
     pub fn validate(&self) -> Result<RosterFile, RosterError> {
+        self.validate_with(Expert::DEFAULT_MONTHLY_LIMIT)
+    }
+
+    /// [`validate`](Self::validate), with `default_monthly_limit` for an
+    /// expert without a `monthlyLimit` (the operator's setting).
+    pub fn validate_with(&self, default_monthly_limit: u32) -> Result<RosterFile, RosterError> {
         let mut problems = Vec::new();
         let mut first_at: BTreeMap<&str, usize> = BTreeMap::new();
         let mut entries = Vec::new();
         for (i, record) in self.experts.iter().enumerate() {
             let mut check = Check {
                 at: format!("experts[{i}]"),
+                default_monthly_limit,
                 problems: &mut problems,
             };
             if let Some(id) = &record.id
@@ -196,6 +204,7 @@ impl RosterDocument {
 /// Checks one record, collecting problems under its path.
 struct Check<'p> {
     at: String,
+    default_monthly_limit: u32,
     problems: &'p mut Vec<Problem>,
 }
 
@@ -344,7 +353,7 @@ impl Check<'_> {
 
     fn monthly_limit(&mut self, raw: Option<i64>) -> u32 {
         match raw {
-            None => Expert::DEFAULT_MONTHLY_LIMIT,
+            None => self.default_monthly_limit,
             Some(limit) if MONTHLY_LIMIT.contains(&limit) => {
                 u32::try_from(limit).expect("1-31 fits in u32")
             }
@@ -551,6 +560,21 @@ experts:
                 .entries
                 .iter()
                 .any(|e| !e.expert.unavailable.is_empty())
+        );
+    }
+
+    #[test]
+    fn an_expert_without_a_limit_gets_the_operators_default_and_one_with_keeps_theirs() {
+        let document: RosterDocument = serde_yaml::from_str(EXAMPLE).unwrap();
+        let roster = document.validate_with(7).unwrap();
+        assert_eq!(roster.entries[0].expert.monthly_limit, 7);
+        let mut document = document;
+        document.experts[0].monthly_limit = Some(2);
+        assert_eq!(
+            document.validate_with(7).unwrap().entries[0]
+                .expert
+                .monthly_limit,
+            2
         );
     }
 

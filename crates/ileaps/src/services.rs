@@ -23,13 +23,14 @@ pub fn all() -> Vec<ServiceDef> {
 
 /// Notifications as `ileaps run` starts it: without `ILEAPS_SMTP_URL` or
 /// `ILEAPS_MAIL_DIR`, email goes to [`mail_dir`].
-fn start_notifications(runtime: &ServiceRuntime, tasks: &mut Tasks) -> RelayHandle {
+fn start_notifications(runtime: &ServiceRuntime, tasks: &mut Tasks) -> Result<RelayHandle> {
     let settings = notifications::settings::NotificationSettings::from_lookup(|name| {
         std::env::var(name)
             .ok()
             .or_else(|| (name == MAIL_DIR_VAR).then(|| mail_dir().display().to_string()))
-    });
-    notifications::start_from(runtime, tasks, settings)
+    })
+    .context("notifications settings")?;
+    notifications::start_with(runtime, tasks, settings)
 }
 
 const MAIL_DIR_VAR: &str = "ILEAPS_MAIL_DIR";

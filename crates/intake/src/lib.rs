@@ -51,7 +51,7 @@ pub fn service() -> service_kit::app::ServiceDef {
 
 /// Starts intake's consumer, relay, status query and operator commands.
 /// Migrations and streams must be in place (see `service-kit`).
-pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> RelayHandle {
+pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> anyhow::Result<RelayHandle> {
     let service = Service::Intake;
     let outbox = Outbox::new(schema());
     let registry = CityRegistry::default();
@@ -114,7 +114,7 @@ pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> RelayHandle {
             .await
             .map_err(|e| TaskError::new(service, "status query", e))
     });
-    relay
+    Ok(relay)
 }
 
 async fn import_cities(

@@ -29,9 +29,10 @@ pub mod worker;
 
 use crate::channels::email::{EmailSender, EmailSettings, EmailTransport};
 use crate::settings::NotificationSettings;
+use anyhow::Context as _;
 use contract::{Service, subjects};
 use messaging::runtime::RelayHandle;
-use messaging::{ConsumerSpec, Outbox, Schema, ServiceRuntime, TaskError, Tasks};
+use messaging::{ConsumerSpec, Outbox, Schema, ServiceRuntime, Tasks};
 use std::sync::Arc;
 use tokio::sync::Notify;
 use tracing::info;
@@ -63,45 +64,36 @@ pub fn service_with(settings: NotificationSettings) -> service_kit::app::Service
 }
 
 /// Starts notifications with settings from the environment
-/// ([`NotificationSettings::from_env`]).
-pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> RelayHandle {
-    start_from(runtime, tasks, NotificationSettings::from_env())
-}
-
-/// Starts notifications with `settings`, or, when they could not be read,
-/// ends the process with the reason (the error becomes a failed task).
-pub fn start_from(
-    runtime: &ServiceRuntime,
-    tasks: &mut Tasks,
-    settings: anyhow::Result<NotificationSettings>,
-) -> RelayHandle {
-    match settings {
-        Ok(settings) => start_with(runtime, tasks, settings),
-        Err(error) => {
-            let message = format!("notifications settings: {error:#}");
-            tasks.spawn(
-                async move { Err(TaskError::new(Service::Notifications, "settings", message)) },
-            );
-            runtime.spawn_relay_and_admin(
-                tasks,
-                Service::Notifications,
-                &Outbox::new(schema()),
-                |c| c,
-            )
-        }
-    }
+/// ([`NotificationSettings::from_env`]); unusable ones stop the start.
+pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> anyhow::Result<RelayHandle> {
+    let settings = NotificationSettings::from_env().context("notifications settings")?;
+    start_with(runtime, tasks, settings)
 }
 
 /// Starts the two consumers, the delivery worker, the relay and the
-/// operator commands. Migrations and streams must be in place.
+/// operator commands. Migrations and streams must be in place. An email
+/// transport that cannot be set up stops the start before anything runs.
 pub fn start_with(
     runtime: &ServiceRuntime,
     tasks: &mut Tasks,
     settings: NotificationSettings,
-) -> RelayHandle {
+) -> anyhow::Result<RelayHandle> {
     let service = Service::Notifications;
     let outbox = Outbox::new(schema());
     let wake = Arc::new(Notify::new());
+
+    match &settings.email {
+        EmailTransport::Smtp { .. } => info!("email goes to the SMTP server of ILEAPS_SMTP_URL"),
+        EmailTransport::MailFolder(dir) => {
+            info!(folder = %dir.display(), "no ILEAPS_SMTP_URL: email is written as .eml files");
+        }
+    }
+    let email = EmailSender::new(EmailSettings {
+        transport: settings.email.clone(),
+        from: settings.mail_from.clone(),
+        timeout: settings.send_timeout,
+    })
+    .map_err(|error| anyhow::anyhow!("email: {error}"))?;
 
     let (add_pool, list_pool, remove_pool, deliveries_pool) = (
         runtime.pool.clone(),
@@ -128,25 +120,6 @@ pub fn start_with(
                 async move { admin::list_deliveries(&pool, &body).await }
             })
     });
-
-    match &settings.email {
-        EmailTransport::Smtp { .. } => info!("email goes to the SMTP server of ILEAPS_SMTP_URL"),
-        EmailTransport::MailFolder(dir) => {
-            info!(folder = %dir.display(), "no ILEAPS_SMTP_URL: email is written as .eml files");
-        }
-    }
-    let email = match EmailSender::new(EmailSettings {
-        transport: settings.email.clone(),
-        from: settings.mail_from.clone(),
-        timeout: settings.send_timeout,
-    }) {
-        Ok(email) => email,
-        Err(error) => {
-            let message = format!("email: {error}");
-            tasks.spawn(async move { Err(TaskError::new(service, "email", message)) });
-            return relay;
-        }
-    };
 
     let events = Arc::new(handlers::EventsHandler::new(&settings, wake.clone()));
     let spec = ConsumerSpec::new(
@@ -180,5 +153,5 @@ pub fn start_with(
         worker.run(shutdown).await;
         Ok(())
     });
-    relay
+    Ok(relay)
 }

@@ -15,6 +15,7 @@
 //! - [`roster`]: the read model of assignment's roster and live holds
 //!   (`ileaps.internal.roster.>`, its own consumer), and the reads the
 //!   planner calls: [`roster::roster`], [`roster::holds_between`].
+//! - [`settings`]: the planning rules operators may change (`ILEAPS_*`).
 //! - [`holidays`]: public holiday calendars, read from operators' iCalendar
 //!   files; [`admin`]: the operator commands that import and list them.
 //! - [`start`]: wires them to NATS and Postgres, as `ileaps-scheduling` and
@@ -69,6 +70,7 @@ pub mod handlers;
 pub mod holidays;
 pub mod replan;
 pub mod roster;
+pub mod settings;
 pub mod store;
 
 use contract::{Service, subjects};
@@ -97,15 +99,31 @@ pub fn service() -> service_kit::app::ServiceDef {
     }
 }
 
-/// Starts scheduling's consumer, relay and operator commands. Migrations
-/// and streams must be in place (see `service-kit`).
-pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> RelayHandle {
+/// Scheduling planning by `rules` rather than the environment's (tests).
+pub fn service_with(rules: domain::Rules) -> service_kit::app::ServiceDef {
+    service_kit::app::ServiceDef {
+        start: Arc::new(move |runtime, tasks| Ok(start_with(runtime, tasks, rules.clone()))),
+        ..service()
+    }
+}
+
+/// Starts scheduling with the rules of the environment
+/// ([`settings::rules_from_env`]); an unusable one stops the start.
+pub fn start(runtime: &ServiceRuntime, tasks: &mut Tasks) -> anyhow::Result<RelayHandle> {
+    let rules = settings::rules_from_env()?;
+    Ok(start_with(runtime, tasks, rules))
+}
+
+/// Starts scheduling's consumer, relay and operator commands, planning by
+/// `rules`. Migrations and streams must be in place (see `service-kit`).
+pub fn start_with(
+    runtime: &ServiceRuntime,
+    tasks: &mut Tasks,
+    rules: domain::Rules,
+) -> RelayHandle {
     let service = Service::Scheduling;
     let outbox = Outbox::new(schema());
-    let handler = Arc::new(handlers::SchedulingHandler::new(
-        outbox.clone(),
-        domain::Rules::default(),
-    ));
+    let handler = Arc::new(handlers::SchedulingHandler::new(outbox.clone(), rules));
 
     let pool = runtime.pool.clone();
     let relay = runtime.spawn_relay_and_admin(tasks, service, &outbox, |admin| {

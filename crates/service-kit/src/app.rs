@@ -19,8 +19,9 @@ use tracing::{error, info, warn};
 
 /// Spawns a service's tasks; returns its outbox relay, stopped last. A
 /// closure, so a caller (a test, `ileaps run`) can start a service with
-/// settings of its own.
-pub type StartFn = Arc<dyn Fn(&ServiceRuntime, &mut Tasks) -> RelayHandle + Send + Sync>;
+/// settings of its own. An error (a setting of the service's own that
+/// cannot be used) stops the start, with every task spawned so far.
+pub type StartFn = Arc<dyn Fn(&ServiceRuntime, &mut Tasks) -> Result<RelayHandle> + Send + Sync>;
 
 /// How to run one service.
 #[derive(Clone)]
@@ -118,8 +119,11 @@ impl App {
         let mut tasks = Tasks::new();
         let relays = services
             .iter()
-            .map(|def| (def.start)(&runtime, &mut tasks))
-            .collect();
+            .map(|def| {
+                (def.start)(&runtime, &mut tasks)
+                    .with_context(|| format!("starting {}", def.service))
+            })
+            .collect::<Result<_>>()?;
         info!(
             services = ?services.iter().map(|d| d.service.name()).collect::<Vec<_>>(),
             http = %http_addr,

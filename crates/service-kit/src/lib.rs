@@ -59,7 +59,7 @@ mod shutdown;
 pub use connect::{ConnectError, connect_nats, connect_postgres};
 pub use health::Readiness;
 pub use http::HttpServer;
-pub use settings::{InvalidSetting, Settings, SettingsError, ShownValue, StreamRetention};
+pub use settings::{InvalidSetting, Reader, Settings, SettingsError, ShownValue, StreamRetention};
 
 /// See the module docs: one allocator for every binary built on this crate.
 #[global_allocator]

@@ -158,10 +158,7 @@ impl Settings {
     ///
     /// Every unusable variable is reported in the one error.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let mut env = Reader {
-            lookup: &lookup,
-            problems: Vec::new(),
-        };
+        let mut env = Reader::new(&lookup);
 
         let nats_url = env.nats_url();
         let nats_creds = env.creds_file("ILEAPS_NATS_CREDS");
@@ -196,11 +193,7 @@ impl Settings {
         let connect_timeout =
             Duration::from_secs(env.integer("ILEAPS_CONNECT_TIMEOUT_SECS", 30, 1..=3600));
 
-        if !env.problems.is_empty() {
-            return Err(SettingsError {
-                problems: env.problems,
-            });
-        }
+        env.finish()?;
         Ok(Self {
             client_name: default_client_name(),
             nats_url,
@@ -264,20 +257,57 @@ impl fmt::Debug for Settings {
 }
 
 /// Reads variables and collects what is wrong with them, so that parsing can
-/// carry on and report every problem at once.
-struct Reader<'a, F> {
+/// carry on and report every problem at once. [`Settings`] is read with one;
+/// a service reads its own rules the same way (scheduling's planning rules,
+/// assignment's), so every setting is checked at start with the same words.
+pub struct Reader<'a, F> {
     lookup: &'a F,
     problems: Vec<InvalidSetting>,
 }
 
-impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
-    fn get(&self, variable: &str) -> Option<String> {
+impl<F> fmt::Debug for Reader<'_, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reader")
+            .field("problems", &self.problems)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, F: Fn(&str) -> Option<String>> Reader<'a, F> {
+    /// A reader of `lookup` (a variable name to its value; an empty value
+    /// counts as unset).
+    pub fn new(lookup: &'a F) -> Self {
+        Self {
+            lookup,
+            problems: Vec::new(),
+        }
+    }
+
+    /// `Ok` when every variable read was usable, else all the problems.
+    pub fn finish(self) -> Result<(), SettingsError> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(SettingsError {
+                problems: self.problems,
+            })
+        }
+    }
+
+    /// The trimmed value, `None` when unset or empty.
+    pub fn get(&self, variable: &str) -> Option<String> {
         (self.lookup)(variable)
             .map(|value| value.trim().to_owned())
             .filter(|value| !value.is_empty())
     }
 
-    fn problem(&mut self, variable: &'static str, value: ShownValue, expected: impl Into<String>) {
+    /// Records that `variable` could not be used.
+    pub fn problem(
+        &mut self,
+        variable: &'static str,
+        value: ShownValue,
+        expected: impl Into<String>,
+    ) {
         self.problems.push(InvalidSetting {
             variable,
             value,
@@ -287,7 +317,7 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
 
     /// The value parsed by `parse`, `default` when unset, and a problem
     /// (returning `default` to carry on) when it does not parse.
-    fn parse<T>(
+    pub fn parse<T>(
         &mut self,
         variable: &'static str,
         default: T,
@@ -306,7 +336,8 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
         }
     }
 
-    fn integer<T>(&mut self, variable: &'static str, default: T, range: RangeInclusive<T>) -> T
+    /// A whole number within `range`, `default` when unset.
+    pub fn integer<T>(&mut self, variable: &'static str, default: T, range: RangeInclusive<T>) -> T
     where
         T: FromStr + PartialOrd + fmt::Display + Copy,
     {

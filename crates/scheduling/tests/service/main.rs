@@ -7,5 +7,6 @@ mod optimiser;
 mod planning;
 mod redelivery;
 mod roster;
+mod settings;
 mod staffing;
 mod withdrawal;

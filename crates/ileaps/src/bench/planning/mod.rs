@@ -33,7 +33,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use contract::{CityCode, Service, envelope, subjects};
 use futures::StreamExt;
 use messaging::admin;
-use scheduling::domain::Rules;
 use service_kit::app::App;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -285,13 +284,15 @@ async fn measure(
     stopped.context("the services did not stop cleanly")?;
 
     println!("judging the plan and computing the best one offline…");
+    // The rules the services planned by (`ILEAPS_*`, the defaults when unset).
+    let rules = scheduling::settings::rules_from_env()?;
     // Minutes of HiGHS on this thread: the runtime's other workers carry on.
     let judgement = tokio::task::block_in_place(|| {
         judge::judge(
             &scenario,
             &observed,
             holidays,
-            &Rules::default(),
+            &rules,
             &judge::Offline {
                 nodes: args.optimum_nodes,
                 levels: usize::from(args.optimum_levels),
