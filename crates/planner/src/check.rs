@@ -212,6 +212,22 @@ pub fn violations(instance: &Instance, plan: &Plan) -> Vec<String> {
                 workshop.id
             ));
         }
+        if let (Some(kept), Some(Some(slot))) = (
+            workshop.team.1,
+            workshop.enquiries.first().map(|e| plan.served_in[*e]),
+        ) && instance
+            .support_candidates(slot, &instance.listing(slot))
+            .contains(&kept)
+            && plan
+                .workshops
+                .get(&slot)
+                .is_some_and(|team| team.support.is_some_and(|x| x != kept))
+        {
+            found.push(format!(
+                "confirmed workshop {} changed its support, who could have stayed",
+                workshop.id
+            ));
+        }
         let allowed = |s: &usize| *s == workshop.slot || workshop.alternatives.contains(s);
         if slots.len() != 1 || !slots.iter().all(|s| s.as_ref().is_some_and(allowed)) {
             found.push(format!(

@@ -209,3 +209,41 @@ pub struct Instance {
     pub current: Vec<Current>,
     pub fixed: Fixed,
 }
+
+impl Instance {
+    /// Enquiries (indices) that list `slot` among their options.
+    pub fn listing(&self, slot: usize) -> Vec<usize> {
+        (0..self.enquiries.len())
+            .filter(|&e| self.enquiries[e].options.iter().any(|o| o.slot == slot))
+            .collect()
+    }
+
+    /// Experts the model considers as `slot`'s SUPPORT, given the enquiries
+    /// that list it: none when no size those enquiries could reach calls
+    /// for one; else those free then ([`Slot::supports`]) who cover its
+    /// primary topic or a topic one of them brings. Most of the model's
+    /// size otherwise; the checker asks the same question of a kept support.
+    pub fn support_candidates(&self, slot: usize, listing: &[usize]) -> Vec<usize> {
+        let at = &self.slots[slot];
+        let most_participants: u64 = listing
+            .iter()
+            .map(|&e| u64::from(self.enquiries[e].participants))
+            .sum();
+        let may_need = listing.len() > self.limits.support_over_cities as usize
+            || most_participants > u64::from(self.limits.support_over_participants);
+        if at.support != SupportRule::BySize || !may_need {
+            return Vec::new();
+        }
+        at.supports
+            .iter()
+            .copied()
+            .filter(|&x| {
+                let topics = &self.experts[x].topics;
+                topics.contains(&at.primary_topic)
+                    || listing
+                        .iter()
+                        .any(|&e| self.enquiries[e].topics.iter().any(|t| topics.contains(t)))
+            })
+            .collect()
+    }
+}

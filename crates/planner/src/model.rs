@@ -244,35 +244,13 @@ impl<'a> Builder<'a> {
                 slot.leads.iter().map(|&x| (x, self.ilp.binary())).collect()
             };
             // Support variables only where a support can be needed and only
-            // for experts covering a topic someone there could bring: most
-            // of the model's size otherwise.
-            let who = &self.attendees[s];
-            let most_cities = who.len();
-            let most_participants: u64 = who
-                .iter()
-                .map(|(e, _)| u64::from(instance.enquiries[*e].participants))
-                .sum();
-            let limits = &instance.limits;
-            let may_need = most_cities > limits.support_over_cities as usize
-                || most_participants > u64::from(limits.support_over_participants);
-            let supports = match slot.support {
-                SupportRule::BySize if may_need => slot
-                    .supports
-                    .iter()
-                    .filter(|&&x| {
-                        let topics = &instance.experts[x].topics;
-                        topics.contains(&slot.primary_topic)
-                            || who.iter().any(|(e, _)| {
-                                instance.enquiries[*e]
-                                    .topics
-                                    .iter()
-                                    .any(|t| topics.contains(t))
-                            })
-                    })
-                    .map(|&x| (x, self.ilp.binary()))
-                    .collect(),
-                _ => Vec::new(),
-            };
+            // for experts covering a topic someone there could bring.
+            let listing: Vec<usize> = self.attendees[s].iter().map(|(e, _)| *e).collect();
+            let supports = instance
+                .support_candidates(s, &listing)
+                .into_iter()
+                .map(|x| (x, self.ilp.binary()))
+                .collect();
             self.lead.push(leads);
             self.support.push(supports);
         }
@@ -553,6 +531,22 @@ impl<'a> Builder<'a> {
                     let leads = self.lead[s].iter().find(|(x, _)| *x == kept);
                     if let (Some(there), Some((_, leads))) = (there, leads) {
                         self.ilp.at_least(vec![(*leads, 1), (there, -1)], 0);
+                    }
+                }
+            }
+            // So does its support, wherever the workshop still needs one
+            // (assignment keeps a support who still qualifies before it
+            // reads any proposal): support ≥ there + needs − 1.
+            if let Some(kept) = workshop.team.1 {
+                for &s in &allowed {
+                    let there = var_at(first, s);
+                    let supports = self.support[s].iter().find(|(x, _)| *x == kept);
+                    let needs = self.aux.needs.iter().find(|n| n.0 == s).map(|n| n.1);
+                    if let (Some(there), Some((_, supports)), Some(needs)) =
+                        (there, supports, needs)
+                    {
+                        self.ilp
+                            .at_least(vec![(*supports, 1), (there, -1), (needs, -1)], -1);
                     }
                 }
             }

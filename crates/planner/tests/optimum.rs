@@ -368,3 +368,98 @@ fn a_confirmed_workshop_keeps_its_lead_wherever_they_may_stay() {
         violations(&instance, &handed_over)
     );
 }
+
+/// The same for a SUPPORT: a confirmed joint workshop of three cities is
+/// supported by B; a new consultation on the same day only B may lead.
+/// Giving the support to C would serve it, but assignment keeps a support
+/// who still qualifies before it reads any proposal, so B stays.
+#[test]
+fn a_confirmed_workshop_keeps_its_support_wherever_it_still_needs_one() {
+    let expert = |id: &str| Expert {
+        id: id.to_owned(),
+        topics: [0].into(),
+        languages: ["en".to_owned()].into(),
+        month_room: BTreeMap::new(),
+        monthly_limit: 4,
+        fixed_load: 0,
+    };
+    let slot = |shared, support, leads: Vec<usize>, supports: Vec<usize>| Slot {
+        shared,
+        support,
+        span: Days::new(10, 10),
+        hold: Days::new(10, 10),
+        month: 0,
+        primary_topic: 0,
+        leads,
+        supports,
+        incompatible: Vec::new(),
+    };
+    let enquiry = |id: &str, city: &str, slot: usize| Enquiry {
+        id: id.to_owned(),
+        city: city.to_owned(),
+        beneficiary: false,
+        participants: 5,
+        languages: BTreeSet::new(),
+        topics: vec![0],
+        options: vec![Candidate { slot, lateness: 0 }],
+    };
+    let instance = Instance {
+        limits: Limits::default(),
+        enquiries: vec![
+            enquiry("planned-a", "a", 0),
+            enquiry("planned-b", "b", 0),
+            enquiry("planned-c", "c", 0),
+            enquiry("new", "d", 1),
+        ],
+        slots: vec![
+            slot(true, SupportRule::BySize, vec![0], vec![1, 2]),
+            slot(false, SupportRule::Never, vec![1], Vec::new()),
+        ],
+        experts: vec![expert("expert-a"), expert("expert-b"), expert("expert-c")],
+        current: vec![Current {
+            id: "w".to_owned(),
+            enquiries: vec![0, 1, 2],
+            slot: 0,
+            confirmed: true,
+            alternatives: Vec::new(),
+            team: (Some(0), Some(1)),
+        }],
+        fixed: Default::default(),
+    };
+    let outcome = optimise(&instance, Budget::GENEROUS, None).unwrap();
+    assert_eq!(violations(&instance, &outcome.plan), Vec::<String>::new());
+    assert_eq!(
+        outcome.plan.workshops.get(&0),
+        Some(&Team {
+            lead: 0,
+            support: Some(1)
+        })
+    );
+    assert_eq!(outcome.plan.served_in[3], None);
+
+    let handed_over = Plan {
+        served_in: vec![Some(0), Some(0), Some(0), Some(1)],
+        workshops: [
+            (
+                0,
+                Team {
+                    lead: 0,
+                    support: Some(2),
+                },
+            ),
+            (
+                1,
+                Team {
+                    lead: 1,
+                    support: None,
+                },
+            ),
+        ]
+        .into(),
+    };
+    let found = violations(&instance, &handed_over);
+    assert!(
+        found.iter().any(|v| v.contains("changed its support")),
+        "{found:?}"
+    );
+}
