@@ -32,6 +32,10 @@ pub struct Ilp {
     /// Minimised in order: each level only among the optima of the ones
     /// before it.
     pub objectives: Vec<Objective>,
+    /// Per level, where the model knows one: a value no solution can go
+    /// below. A start that reaches it is optimal on that level without a
+    /// search.
+    pub bounds: Vec<Option<i64>>,
 }
 
 /// Unbounded below or above, as far as a row is concerned.

@@ -609,9 +609,16 @@ impl<'a> Builder<'a> {
         let n = i64::try_from(instance.enquiries.len()).unwrap_or(i64::MAX / 8);
 
         let mut served: Objective = Vec::new();
+        // Everyone who has an option that can be taken, served: when the
+        // start plan does that (the usual case, a new enquiry served
+        // without a move), this level needs no search.
+        let mut all_served = 0;
         for (e, enquiry) in instance.enquiries.iter().enumerate() {
             let weight = if enquiry.beneficiary { n + 1 } else { 1 };
             served.extend(self.attend[e].iter().map(|v| (*v, -weight)));
+            if self.attend[e].iter().any(|v| self.ilp.upper[v.index()] > 0) {
+                all_served -= weight;
+            }
         }
 
         // Level 2: workshops ≫ moves ≫ experts changed. A move is "not
@@ -670,6 +677,7 @@ impl<'a> Builder<'a> {
             );
         }
         self.ilp.objectives = vec![served, stability, evenness];
+        self.ilp.bounds = vec![Some(all_served), None, None];
         debug_assert_eq!(self.ilp.objectives.len(), LEVELS);
     }
 }

@@ -262,6 +262,8 @@ pub async fn received(
         Ok(outcome) => outcome,
         Err(error) => return Ok(Err(Skipped::Failed(error.to_string()))),
     };
+    let first_ms = solving.elapsed().as_millis();
+    let first_served = first.plan.served();
     let movable = current.iter().any(|c| c.may_move);
     let (bridge, outcome, stages) =
         if !movable || settled_without_moves(&still, &first.plan, &current) {
@@ -285,6 +287,9 @@ pub async fn received(
         variables = outcome.variables,
         rows = outcome.rows,
         proven = outcome.proven,
+        first_served,
+        served = outcome.plan.served(),
+        first_ms = u64::try_from(first_ms).unwrap_or(u64::MAX),
         solve_ms = u64::try_from(solving.elapsed().as_millis()).unwrap_or(u64::MAX),
         "re-planned"
     );
