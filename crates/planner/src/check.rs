@@ -184,7 +184,10 @@ pub fn violations(instance: &Instance, plan: &Plan) -> Vec<String> {
     // Confirmed workshops: all served, together, in an allowed slot, and
     // never two in one slot.
     let mut confirmed_in: BTreeMap<usize, &str> = BTreeMap::new();
-    for workshop in instance.current.iter().filter(|w| w.confirmed) {
+    for (w, workshop) in instance.current.iter().enumerate() {
+        if !workshop.confirmed {
+            continue;
+        }
         if let Some(Some(slot)) = workshop.enquiries.first().map(|e| plan.served_in[*e])
             && let Some(other) = confirmed_in.insert(slot, &workshop.id)
         {
@@ -199,7 +202,7 @@ pub fn violations(instance: &Instance, plan: &Plan) -> Vec<String> {
             .map(|e| plan.served_in[*e])
             .collect();
         if let (Some(kept), Some(Some(slot))) = (
-            workshop.team.0,
+            workshop.team.0.filter(|&x| instance.keeps(w, x)),
             workshop.enquiries.first().map(|e| plan.served_in[*e]),
         ) && instance.slots[slot].leads.contains(&kept)
             && plan
@@ -213,7 +216,7 @@ pub fn violations(instance: &Instance, plan: &Plan) -> Vec<String> {
             ));
         }
         if let (Some(kept), Some(Some(slot))) = (
-            workshop.team.1,
+            workshop.team.1.filter(|&x| instance.keeps(w, x)),
             workshop.enquiries.first().map(|e| plan.served_in[*e]),
         ) && instance
             .support_candidates(slot, &instance.listing(slot))

@@ -211,6 +211,24 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// Whether confirmed workshop `current` (an index into
+    /// [`Self::current`]) must keep `expert` where it can: not when another
+    /// confirmed workshop keeps the same expert on a day its hold shares.
+    /// Assignment holds instants, this model whole days, so two virtual
+    /// sessions of one expert at different hours of one day are a team the
+    /// model cannot keep both of; keeping either would make the plan as it
+    /// stands infeasible.
+    pub fn keeps(&self, current: usize, expert: usize) -> bool {
+        let this = &self.current[current];
+        let hold = self.slots[this.slot].hold;
+        !self.current.iter().enumerate().any(|(other, workshop)| {
+            other != current
+                && workshop.confirmed
+                && (workshop.team.0 == Some(expert) || workshop.team.1 == Some(expert))
+                && self.slots[workshop.slot].hold.overlaps(&hold)
+        })
+    }
+
     /// Enquiries (indices) that list `slot` among their options.
     pub fn listing(&self, slot: usize) -> Vec<usize> {
         (0..self.enquiries.len())

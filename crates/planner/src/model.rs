@@ -489,7 +489,10 @@ impl<'a> Builder<'a> {
         let instance = self.instance;
         let mut stays_and_changes = Vec::new();
         let mut all_changes = Vec::new();
-        for workshop in instance.current.iter().filter(|w| w.confirmed) {
+        for (w, workshop) in instance.current.iter().enumerate() {
+            if !workshop.confirmed {
+                continue;
+            }
             let allowed: BTreeSet<usize> = std::iter::once(workshop.slot)
                 .chain(workshop.alternatives.iter().copied())
                 .collect();
@@ -525,7 +528,7 @@ impl<'a> Builder<'a> {
             // Its lead leads it wherever they may (assignment's rule 6: an
             // expert kept in a role keeps it, whoever is proposed). Freeing
             // them for another workshop would be a plan assignment refuses.
-            if let Some(kept) = workshop.team.0 {
+            if let Some(kept) = workshop.team.0.filter(|&x| instance.keeps(w, x)) {
                 for &s in &allowed {
                     let there = var_at(first, s);
                     let leads = self.lead[s].iter().find(|(x, _)| *x == kept);
@@ -537,7 +540,7 @@ impl<'a> Builder<'a> {
             // So does its support, wherever the workshop still needs one
             // (assignment keeps a support who still qualifies before it
             // reads any proposal): support ≥ there + needs − 1.
-            if let Some(kept) = workshop.team.1 {
+            if let Some(kept) = workshop.team.1.filter(|&x| instance.keeps(w, x)) {
                 for &s in &allowed {
                     let there = var_at(first, s);
                     let supports = self.support[s].iter().find(|(x, _)| *x == kept);

@@ -50,6 +50,10 @@ pub struct SolveOptions {
     /// How many objective levels to optimise, from the first; the levels
     /// after them keep whatever the last solved level's answer has.
     pub levels: usize,
+    /// Levels before this one are not searched: the start plan's values
+    /// stand for them, as the caller has already optimised them (reported
+    /// proven; the caller knows better). Needs a start.
+    pub from_level: usize,
 }
 
 impl Default for SolveOptions {
@@ -57,6 +61,7 @@ impl Default for SolveOptions {
         Self {
             presolve: false,
             levels: crate::model::LEVELS,
+            from_level: 0,
         }
     }
 }
@@ -101,6 +106,17 @@ pub fn solve_with(
     // The levels already settled: (objective, the value it must keep).
     let mut settled: Vec<(&Objective, i64)> = Vec::new();
     for (level, objective) in ilp.objectives.iter().enumerate().take(options.levels) {
+        // Levels the caller settled, and a start that reaches the level's
+        // known bound: nothing can do better, HiGHS would only prove it.
+        let bound = ilp.bounds.get(level).copied().flatten();
+        let reached = |values: &[i64]| bound.is_some_and(|b| value(objective, values) <= b);
+        if let Some(values) = &best
+            && (level < options.from_level || reached(values))
+        {
+            proven.push(true);
+            settled.push((objective, value(objective, values)));
+            continue;
+        }
         let mut model = program(ilp, objective, &settled, options);
         let nodes = budget.nodes.get(level).copied().unwrap_or(0);
         model.set_option("mip_max_nodes", i32::try_from(nodes).unwrap_or(i32::MAX));
