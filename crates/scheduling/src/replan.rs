@@ -265,21 +265,55 @@ pub async fn received(
     let first_ms = solving.elapsed().as_millis();
     let first_served = first.plan.served();
     let movable = current.iter().any(|c| c.may_move);
-    let (bridge, outcome, stages) =
-        if !movable || settled_without_moves(&still, &first.plan, &current) {
-            (still, first, 1)
+    let (bridge, outcome, stages) = if !movable
+        || settled_without_moves(&still, &first.plan, &current)
+    {
+        (still, first, 1)
+    } else {
+        // Moves may serve the enquiry, or let it join a workshop instead of
+        // opening one: the whole model, from the first stage's plan.
+        let bridge = match all.with_current(&current) {
+            Ok(bridge) => bridge,
+            Err(stale) => return Ok(Err(Skipped::Failed(stale.to_string()))),
+        };
+        // Served and grouping first (levels 1 and 2). When moves do no
+        // better there than the first stage, the first stage's plan is
+        // the whole model's optimum: an equal second level means no
+        // move (a move outweighs any change of experts, and a workshop
+        // fewer would lower the level), and every planned workshop is
+        // confirmed, so a plan that ties lies within the first stage's
+        // model, where the third level was already solved.
+        let levels_one_and_two = planner::SolveOptions {
+            levels: 2,
+            ..planner::SolveOptions::default()
+        };
+        let two = match planner::optimise_with(
+            &bridge.instance,
+            budget,
+            Some(&first.plan),
+            levels_one_and_two,
+        ) {
+            Ok(outcome) => outcome,
+            Err(error) => return Ok(Err(Skipped::Failed(error.to_string()))),
+        };
+        if up_to_grouping(&two.score) == up_to_grouping(&first.score) {
+            (still, first, 2)
         } else {
-            // Moves may serve the enquiry, or let it join a workshop instead of
-            // opening one: the whole model, from the first stage's plan.
-            let bridge = match all.with_current(&current) {
-                Ok(bridge) => bridge,
-                Err(stale) => return Ok(Err(Skipped::Failed(stale.to_string()))),
+            let load_and_dates = planner::SolveOptions {
+                from_level: 2,
+                ..planner::SolveOptions::default()
             };
-            match planner::optimise(&bridge.instance, budget, Some(&first.plan)) {
-                Ok(outcome) => (bridge, outcome, 2),
+            match planner::optimise_with(&bridge.instance, budget, Some(&two.plan), load_and_dates)
+            {
+                Ok(mut outcome) => {
+                    outcome.proven_levels[..2].copy_from_slice(&two.proven_levels[..2]);
+                    outcome.proven = outcome.proven_levels.iter().all(|p| *p);
+                    (bridge, outcome, 3)
+                }
                 Err(error) => return Ok(Err(Skipped::Failed(error.to_string()))),
             }
-        };
+        }
+    };
     info!(
         enquiry_id = %attendee.enquiry_id,
         workshops = planned.len(),
@@ -305,6 +339,18 @@ pub async fn received(
         &bridge.layouts,
         rules,
     )))
+}
+
+/// A score's first two objective levels: enquiries served, then workshops,
+/// moves and experts changed.
+fn up_to_grouping(score: &planner::Score) -> (usize, usize, usize, usize, usize) {
+    (
+        score.beneficiaries_served.0,
+        score.served.0,
+        score.workshops,
+        score.moves,
+        score.experts_changed,
+    )
 }
 
 /// Whether `plan`, made with every planned workshop kept in place, is the
@@ -387,10 +433,22 @@ fn changes(
                             newcomer.city
                         )
                     };
+                    // A move made for a join is announced before it, with
+                    // the cities it has until then: propose the support the
+                    // joined group needs only if they need one already
+                    // (assignment reads each version's proposal on its own).
+                    let team_now = if joins && !workshop.needs_support(rules) {
+                        Team {
+                            support: None,
+                            ..team.clone()
+                        }
+                    } else {
+                        team.clone()
+                    };
                     changes.push(Change::Moved {
                         id: row.id,
                         workshop: workshop.clone(),
-                        team: team.clone(),
+                        team: team_now,
                         reason,
                     });
                 }

@@ -865,3 +865,31 @@ fn no_slot_in_window_says_when_holidays_stood_in_the_way() {
         other => panic!("expected NO_SLOT_IN_WINDOW, got {other:?}"),
     }
 }
+
+#[test]
+fn a_joint_workshop_needs_a_support_past_two_cities_or_twenty_five_participants_as_assignment_counts()
+ {
+    let rules = Rules::default();
+    let mut calendar = Calendar::default();
+    let sized = |attendee: Attendee, participants| Attendee {
+        participants,
+        ..attendee
+    };
+    let from_colombo = joint(with_format(sized(colombo(), 9), Format::Virtual));
+    let mut workshop = plan_new("w-1", &from_colombo, &mut calendar, &rules);
+    assert!(!workshop.needs_support(&rules));
+    workshop.admit(sized(makassar(), 16), &rules);
+    assert!(
+        !workshop.needs_support(&rules),
+        "25 participants is not more than 25"
+    );
+    workshop.admit(sized(makassar(), 1), &rules);
+    assert!(
+        workshop.needs_support(&rules),
+        "26 participants, though still two distinct cities"
+    );
+    let mut three = plan_new("w-2", &from_colombo, &mut calendar, &rules);
+    three.admit(sized(makassar(), 1), &rules);
+    three.admit(sized(attendee("chandigarh", "Asia/Kolkata"), 1), &rules);
+    assert!(three.needs_support(&rules), "three cities");
+}

@@ -182,6 +182,17 @@ impl PlannedWorkshop {
         Ok(())
     }
 
+    /// Whether its size calls for a SUPPORT expert besides the LEAD, as
+    /// assignment counts it (its rule 1): a joint workshop with more
+    /// distinct cities or more participants than the rules allow a lead alone.
+    pub fn needs_support(&self, rules: &Rules) -> bool {
+        let cities: BTreeSet<&str> = self.attendees.iter().map(|a| a.city.as_str()).collect();
+        let participants: u32 = self.attendees.iter().map(|a| a.participants).sum();
+        self.kind == EnquiryKind::JointWorkshop
+            && (cities.len() > rules.support_over_cities as usize
+                || participants > rules.support_over_participants)
+    }
+
     /// Takes a city in (after [`Self::can_accept`]): a new version, and the
     /// languages recomputed for the new set of cities.
     pub fn admit(&mut self, attendee: Attendee, rules: &Rules) {

@@ -143,6 +143,7 @@ pub fn judge(
         SolveOptions {
             presolve: offline.presolve,
             levels: offline.levels,
+            ..SolveOptions::default()
         },
     )
     .map_err(|e| anyhow!("the offline optimum could not be computed: {e}"))?;
