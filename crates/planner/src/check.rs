@@ -231,7 +231,9 @@ pub fn violations(instance: &Instance, plan: &Plan) -> Vec<String> {
                 workshop.id
             ));
         }
-        let allowed = |s: &usize| *s == workshop.slot || workshop.alternatives.contains(s);
+        let allowed = |s: &usize| {
+            (*s == workshop.slot && workshop.may_stay) || workshop.alternatives.contains(s)
+        };
         if slots.len() != 1 || !slots.iter().all(|s| s.as_ref().is_some_and(allowed)) {
             found.push(format!(
                 "confirmed workshop {} was split, dropped or moved where it may not go",

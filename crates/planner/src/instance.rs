@@ -186,6 +186,10 @@ pub struct Current {
     /// Slots it may move to; empty once it has moved as often as allowed or
     /// when frozen.
     pub alternatives: Vec<usize>,
+    /// Whether it may stay in `slot`. Not when nobody could staff it there
+    /// (assignment reported it unfilled): it must move to an alternative or
+    /// the instance has no plan.
+    pub may_stay: bool,
     /// Its team, kept when it stays: (lead, support), indices into experts.
     pub team: (Option<usize>, Option<usize>),
 }

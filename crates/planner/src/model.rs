@@ -494,6 +494,7 @@ impl<'a> Builder<'a> {
                 continue;
             }
             let allowed: BTreeSet<usize> = std::iter::once(workshop.slot)
+                .filter(|_| workshop.may_stay)
                 .chain(workshop.alternatives.iter().copied())
                 .collect();
             let var_at = |e: usize, s: usize| {
@@ -553,7 +554,9 @@ impl<'a> Builder<'a> {
                     }
                 }
             }
-            let Some(stays) = var_at(first, workshop.slot) else {
+            // One that may not stay has nothing to stay with: it moves, and
+            // no team of its slot is kept.
+            let Some(stays) = var_at(first, workshop.slot).filter(|_| workshop.may_stay) else {
                 continue;
             };
             let (lead, support) = workshop.team;

@@ -169,6 +169,7 @@ fn with_confirmed(mut instance: Instance, plan: &Plan, seed: u64) -> Instance {
         slot,
         confirmed: true,
         alternatives: if rng.chance(50) { common } else { Vec::new() },
+        may_stay: true,
         team: (Some(team.lead), team.support),
     });
     instance
@@ -265,6 +266,28 @@ proptest! {
     }
 
     #[test]
+    fn a_workshop_that_may_not_stay_moves_to_an_alternative_or_there_is_no_plan(seed in any::<u64>()) {
+        let first = tiny(seed, 6);
+        let plan = optimise(&first, Budget::GENEROUS, None).expect("feasible").plan;
+        let mut instance = with_confirmed(first, &plan, seed);
+        let Some(workshop) = instance.current.first_mut() else {
+            return Ok(());
+        };
+        workshop.may_stay = false;
+        let workshop = workshop.clone();
+        match (optimise(&instance, Budget::GENEROUS, None), brute_force(&instance)) {
+            (Ok(outcome), Some(best)) => {
+                prop_assert_eq!(violations(&instance, &outcome.plan), Vec::<String>::new());
+                prop_assert_eq!(outcome.score, best);
+                let slot = outcome.plan.served_in[workshop.enquiries[0]];
+                prop_assert!(slot.is_some_and(|s| workshop.alternatives.contains(&s)));
+            }
+            (Err(planner::SolveError::Infeasible(_)), None) => {}
+            (solved, best) => prop_assert!(false, "solver {solved:?}, brute force {best:?}"),
+        }
+    }
+
+    #[test]
     fn the_same_instance_gives_the_same_plan(seed in any::<u64>()) {
         let instance = tiny(seed, 8);
         let a = optimise(&instance, Budget::uniform(50), None).expect("feasible");
@@ -330,6 +353,7 @@ fn a_confirmed_workshop_keeps_its_lead_wherever_they_may_stay() {
             slot: 0,
             confirmed: true,
             alternatives: Vec::new(),
+            may_stay: true,
             team: (Some(0), None),
         }],
         fixed: Default::default(),
@@ -422,6 +446,7 @@ fn a_confirmed_workshop_keeps_its_support_wherever_it_still_needs_one() {
             slot: 0,
             confirmed: true,
             alternatives: Vec::new(),
+            may_stay: true,
             team: (Some(0), Some(1)),
         }],
         fixed: Default::default(),
