@@ -134,6 +134,7 @@ impl SchedulingHandler {
                     .await?
                     .ok_or_else(|| HandlerError::permanent("the joined workshop vanished"))?;
                 workshop.admit(request.attendee.clone(), &self.rules);
+                workshop.cover_topics(&request.topics);
                 store::update_workshop(tx, id, &workshop, reschedules_of(row.reschedules)).await?;
                 store::mark_scheduled(tx, &enquiry_id, id, workshop.version).await?;
                 info!(%enquiry_id, workshop_id = %id, version = workshop.version, %city, "city joins a workshop");
@@ -297,6 +298,23 @@ impl SchedulingHandler {
                 .emit(tx, vec![cancelled(id, workshop.version, ALL_WITHDREW)])
                 .await;
         }
+        let remaining: Vec<String> = workshop
+            .attendees
+            .iter()
+            .map(|a| a.enquiry_id.clone())
+            .collect();
+        let asked: Vec<Vec<Topic>> = store::requests_of(tx, &remaining)
+            .await?
+            .iter()
+            .map(|stored| {
+                stored
+                    .topics
+                    .iter()
+                    .filter_map(|t| Topic::from_str_name(t))
+                    .collect()
+            })
+            .collect();
+        workshop.keep_topics_of(&asked);
         store::update_workshop(tx, id, &workshop, reschedules_of(row.reschedules)).await?;
         info!(workshop_id = %id, version = workshop.version, city = %enquiry.city, "city leaves a workshop");
         self.emit(tx, vec![scheduled(&workshop, &[])]).await
@@ -344,25 +362,26 @@ impl SchedulingHandler {
         };
 
         let later = if tried < self.rules.max_reschedules {
-            self.later_slot(tx, &workshop, id).await?
+            self.retry_slot(tx, &row, &workshop).await?
         } else {
             None
         };
-        if let Some(sessions) = later {
+        if let Some((sessions, team)) = later {
             workshop.sessions = sessions;
             workshop.version = workshop.version.saturating_add(1);
             store::update_workshop(tx, id, &workshop, tried + 1).await?;
             let reason = format!("NO_EXPERT: {code}");
             info!(workshop_id = %id, version = workshop.version, try_number = tried + 1, %reason, "workshop rescheduled");
+            let team = team.as_ref().map(proposed).unwrap_or_default();
             return self
-                .emit(tx, vec![rescheduled(&workshop, &reason, &[])])
+                .emit(tx, vec![rescheduled(&workshop, &reason, &team)])
                 .await;
         }
 
         let detail = if tried < self.rules.max_reschedules {
             format!(
-                "no expert could be assigned ({code}) and no later date fits the window; \
-                 a wider window may help"
+                "no expert could be assigned ({code}) and no later date in the window \
+                 has one free; a wider window may help"
             )
         } else {
             format!(
@@ -391,6 +410,31 @@ impl SchedulingHandler {
             &format!("{}: {detail}", code_name.as_str()),
         ));
         self.emit(tx, messages).await
+    }
+
+    /// Later dates for a workshop nobody could staff, and the team the plan
+    /// proposes there: the optimiser's, on a date a qualified expert is
+    /// free ([`replan::retry`]); with no roster known (or when the
+    /// optimiser fails, with a warning), the next dates the calendar allows,
+    /// with no team proposed.
+    async fn retry_slot(
+        &self,
+        tx: &mut PgConnection,
+        row: &store::WorkshopRow,
+        workshop: &PlannedWorkshop,
+    ) -> Result<Option<(Vec<Session>, Option<Team>)>, HandlerError> {
+        let countries = |attendees: &[&Attendee]| self.holiday_countries(attendees.iter().copied());
+        match replan::retry(tx, row, workshop, &self.rules, countries).await? {
+            Ok(found) => return Ok(found.map(|(sessions, team)| (sessions, Some(team)))),
+            Err(Skipped::NoRoster) => {
+                debug!(workshop_id = %row.id, "no roster known yet: the next dates the calendar allows");
+            }
+            Err(Skipped::Failed(why)) => {
+                warn!(workshop_id = %row.id, %why, "the optimiser could not re-plan; the next dates the calendar allows");
+            }
+        }
+        let later = self.later_slot(tx, workshop, row.id).await?;
+        Ok(later.map(|sessions| (sessions, None)))
     }
 
     /// The next feasible dates for `workshop`, the calendar read without it.

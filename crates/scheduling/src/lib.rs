@@ -33,10 +33,12 @@
 //!   [`domain::plan`], on the calendar around its window.
 //! - `assignment.made` for the current version → the workshop is staffed
 //!   (which version is recorded); an older version's is stale and ignored.
-//! - `assignment.unfilled` for the current version → a later date
-//!   ([`domain::next_slot`], the calendar read without the workshop):
+//! - `assignment.unfilled` for the current version → later dates on which
+//!   the roster's read model shows a qualified team free
+//!   ([`replan::retry`], proposed with them); with no roster known, the
+//!   next dates the calendar allows ([`domain::next_slot`]):
 //!   `workshop.rescheduled`, at most [`domain::Rules::max_reschedules`]
-//!   times; then, or when no later date fits, `workshop.unschedulable`
+//!   times; then, or when no later date has anyone free, `workshop.unschedulable`
 //!   (`NO_EXPERT_AFTER_RETRIES`) for each of its cities and
 //!   `workshop.cancelled`, so assignment releases what it held.
 //! - `enquiry.withdrawn` → the city leaves its workshop (`workshop.scheduled`

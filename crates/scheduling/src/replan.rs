@@ -42,10 +42,10 @@ use tracing::{info, warn};
 use uuid::Uuid;
 
 use crate::domain::candidates::{
-    CurrentWorkshop, OpenEnquiry, OutsideHold, PlannedGroup, candidates,
+    Candidates, CurrentWorkshop, Mobility, OpenEnquiry, OutsideHold, PlannedGroup, candidates,
 };
 use crate::domain::{DaySpan, PlannedWorkshop, Request, Rules, Session, programme_day};
-use crate::roster::{self, CommittedHold};
+use crate::roster::{self, CommittedHold, ExpertProfile};
 use crate::store::{self, CalendarQuery, NeighbourhoodQuery, WorkshopRow};
 use contract::proto::assignment::v1::ExpertRole;
 
@@ -95,6 +95,9 @@ pub enum Skipped {
     Failed(String),
 }
 
+/// The new enquiry's index among a re-plan's open enquiries: it comes first.
+const NEWCOMER: usize = 0;
+
 /// Plans `request` (already stored) together with its neighbourhood.
 pub async fn received(
     tx: &mut PgConnection,
@@ -139,105 +142,33 @@ pub async fn received(
             }
         }
     }
-    let ids: Vec<String> = planned
-        .iter()
-        .flat_map(|(_, w)| w.attendees.iter().map(|a| a.enquiry_id.clone()))
-        .collect();
-    let stored = store::requests_of(tx, &ids).await?;
-    let mut current = Vec::with_capacity(planned.len());
-    for (row, workshop) in &planned {
-        let mut enquiries = Vec::with_capacity(workshop.attendees.len());
-        for attendee in &workshop.attendees {
-            let Some(found) = stored.iter().find(|s| s.id == attendee.enquiry_id) else {
-                return Ok(Err(Skipped::Failed(format!(
-                    "enquiry {} of workshop {} is not stored",
-                    attendee.enquiry_id, row.id
-                ))));
-            };
-            let kind = EnquiryKind::from_str_name(&found.kind).unwrap_or(workshop.kind);
-            let topics: Vec<Topic> = found
-                .topics
-                .iter()
-                .filter_map(|t| Topic::from_str_name(t))
-                .collect();
-            enquiries.push(open.len());
-            open.push(OpenEnquiry {
-                request: Request {
-                    attendee: attendee.clone(),
-                    kind,
-                    topics,
-                },
-                beneficiary: found.priority,
-            });
+    let mut current = match currents(tx, &planned, &mut open, |row| {
+        if u32::try_from(row.moves).unwrap_or(u32::MAX) < rules.max_moves {
+            Mobility::MayMove
+        } else {
+            Mobility::Stays
         }
-        current.push(CurrentWorkshop {
-            id: row.id.to_string(),
-            enquiries,
-            format: workshop.format,
-            time_zone: workshop.time_zone,
-            sessions: workshop.sessions.clone(),
-            may_move: u32::try_from(row.moves).unwrap_or(u32::MAX) < rules.max_moves,
-            lead: None,
-            support: None,
-        });
-    }
-
-    // The calendar without the neighbourhood, over every window in it.
-    let first = open.iter().map(|o| o.request.attendee.window.start).min();
-    let last = open.iter().map(|o| o.request.attendee.window.end).max();
-    let (Some(first), Some(last)) = (first, last) else {
-        return Ok(Err(Skipped::Failed("no open enquiry".to_owned())));
+    })
+    .await?
+    {
+        Ok(current) => current,
+        Err(skipped) => return Ok(Err(skipped)),
     };
-    let days = DaySpan::new(
-        first.checked_sub_days(Days::new(2)).unwrap_or(first),
-        last.checked_add_days(Days::new(2)).unwrap_or(last),
-    );
-    let cities: Vec<String> = open
-        .iter()
-        .map(|o| o.request.attendee.city.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let attendees: Vec<&crate::domain::Attendee> =
-        open.iter().map(|o| &o.request.attendee).collect();
-    let countries = holiday_countries(&attendees);
     let except: Vec<Uuid> = planned.iter().map(|(row, _)| row.id).collect();
-    let calendar = match store::load_calendar(
+    let all = match bridge(
         tx,
-        &CalendarQuery {
-            days,
-            cities: &cities,
-            countries: &countries,
-            joinable: None,
-            except: &except,
-        },
+        &open,
+        &mut current,
+        &except,
+        &roster,
+        rules,
+        &holiday_countries,
     )
     .await?
     {
-        Ok(calendar) => calendar,
-        Err(unreadable) => return Ok(Err(Skipped::Failed(unreadable.to_string()))),
+        Ok(all) => all,
+        Err(skipped) => return Ok(Err(skipped)),
     };
-
-    // Experts: holds in the neighbourhood are its teams; the rest are fixed.
-    let until = days
-        .last
-        .checked_add_days(Days::new(1))
-        .unwrap_or(days.last);
-    let holds = roster::holds_between(tx, midnight(days.first), midnight(until)).await?;
-    let mut outside = Vec::new();
-    for hold in holds {
-        match current.iter_mut().find(|c| c.id == hold.workshop_id) {
-            Some(workshop) => take_role(workshop, hold),
-            None => outside.push(OutsideHold {
-                expert_id: hold.expert_id,
-                start: hold.start,
-                end: hold.end,
-                month: hold.month,
-            }),
-        }
-    }
-
-    let all = candidates(&open, &roster, &outside, &calendar, rules);
     let budget = planner::Budget {
         nodes: rules.solver_nodes,
     };
@@ -249,7 +180,7 @@ pub async fn received(
         .iter()
         .cloned()
         .map(|workshop| CurrentWorkshop {
-            may_move: false,
+            mobility: Mobility::Stays,
             ..workshop
         })
         .collect();
@@ -264,7 +195,7 @@ pub async fn received(
     };
     let first_ms = solving.elapsed().as_millis();
     let first_served = first.plan.served();
-    let movable = current.iter().any(|c| c.may_move);
+    let movable = current.iter().any(|c| c.mobility == Mobility::MayMove);
     let (bridge, outcome, stages) = if !movable
         || settled_without_moves(&still, &first.plan, &current)
     {
@@ -273,7 +204,9 @@ pub async fn received(
         // Moves may serve the enquiry, or let it join a workshop instead of
         // opening one: the whole model, from the first stage's plan.
         let bridge = match all.with_current(&current) {
-            Ok(bridge) => bridge,
+            Ok(bridge) => {
+                bridge.with_nearest_alternatives(rules.replan_alternatives as usize, NEWCOMER)
+            }
             Err(stale) => return Ok(Err(Skipped::Failed(stale.to_string()))),
         };
         // Served and grouping first (levels 1 and 2). When moves do no
@@ -341,6 +274,223 @@ pub async fn received(
     )))
 }
 
+/// A later date for a planned workshop that nobody could staff where it
+/// is (`assignment.unfilled`): the model with this workshop alone, which
+/// must move to later dates every one of its cities can attend in its
+/// format, staffed by an expert the read model shows free then. Everything
+/// else on the calendar, and every other hold, stays as it is. Of those
+/// dates the plan takes the one that keeps the experts' load most even,
+/// then the earliest (the objective's last level).
+///
+/// `Ok(Ok(None))`: no later date in its cities' windows has a qualified
+/// team free.
+pub async fn retry(
+    tx: &mut PgConnection,
+    row: &WorkshopRow,
+    workshop: &PlannedWorkshop,
+    rules: &Rules,
+    holiday_countries: impl Fn(&[&crate::domain::Attendee]) -> Vec<String>,
+) -> Result<Result<Option<(Vec<Session>, Team)>, Skipped>, HandlerError> {
+    let roster = roster::roster(tx).await?;
+    if roster.is_empty() {
+        return Ok(Err(Skipped::NoRoster));
+    }
+    let planned = [(row.clone(), workshop.clone())];
+    let mut open = Vec::new();
+    let mut current = match currents(tx, &planned, &mut open, |_| Mobility::MustMoveLater).await? {
+        Ok(current) => current,
+        Err(skipped) => return Ok(Err(skipped)),
+    };
+    let all = match bridge(
+        tx,
+        &open,
+        &mut current,
+        &[row.id],
+        &roster,
+        rules,
+        &holiday_countries,
+    )
+    .await?
+    {
+        Ok(all) => all,
+        Err(skipped) => return Ok(Err(skipped)),
+    };
+    // Whatever it still holds was for the dates it leaves.
+    for workshop in &mut current {
+        workshop.lead = None;
+        workshop.support = None;
+    }
+    let bridge = match all.with_current(&current) {
+        Ok(bridge) => bridge,
+        Err(stale) => return Ok(Err(Skipped::Failed(stale.to_string()))),
+    };
+    if bridge
+        .instance
+        .current
+        .iter()
+        .all(|c| c.alternatives.is_empty())
+    {
+        return Ok(Ok(None));
+    }
+    let budget = planner::Budget {
+        nodes: rules.solver_nodes,
+    };
+    let outcome = match planner::optimise(&bridge.instance, budget, None) {
+        Ok(outcome) => outcome,
+        Err(planner::SolveError::Infeasible(_)) => return Ok(Ok(None)),
+        Err(error) => return Ok(Err(Skipped::Failed(error.to_string()))),
+    };
+    let groups = match bridge.workshops(&outcome.plan, rules) {
+        Ok(groups) => groups,
+        Err(error) => return Ok(Err(Skipped::Failed(error.to_string()))),
+    };
+    info!(
+        workshop_id = %row.id,
+        variables = outcome.variables,
+        proven = outcome.proven,
+        "re-planned a workshop nobody could staff"
+    );
+    Ok(Ok(groups
+        .into_iter()
+        .find(|group| group.enquiries.contains(&0))
+        .map(|group| {
+            (
+                group.sessions,
+                Team {
+                    lead: group.lead,
+                    support: group.support,
+                },
+            )
+        })))
+}
+
+/// The enquiries of `planned` appended to `open`, and each workshop as the
+/// re-plan sees it, with no team yet ([`bridge`] reads the teams).
+async fn currents(
+    tx: &mut PgConnection,
+    planned: &[(WorkshopRow, PlannedWorkshop)],
+    open: &mut Vec<OpenEnquiry>,
+    mobility: impl Fn(&WorkshopRow) -> Mobility,
+) -> Result<Result<Vec<CurrentWorkshop>, Skipped>, HandlerError> {
+    let ids: Vec<String> = planned
+        .iter()
+        .flat_map(|(_, w)| w.attendees.iter().map(|a| a.enquiry_id.clone()))
+        .collect();
+    let stored = store::requests_of(tx, &ids).await?;
+    let mut current = Vec::with_capacity(planned.len());
+    for (row, workshop) in planned {
+        let mut enquiries = Vec::with_capacity(workshop.attendees.len());
+        for attendee in &workshop.attendees {
+            let Some(found) = stored.iter().find(|s| s.id == attendee.enquiry_id) else {
+                return Ok(Err(Skipped::Failed(format!(
+                    "enquiry {} of workshop {} is not stored",
+                    attendee.enquiry_id, row.id
+                ))));
+            };
+            let kind = EnquiryKind::from_str_name(&found.kind).unwrap_or(workshop.kind);
+            let topics: Vec<Topic> = found
+                .topics
+                .iter()
+                .filter_map(|t| Topic::from_str_name(t))
+                .collect();
+            enquiries.push(open.len());
+            open.push(OpenEnquiry {
+                request: Request {
+                    attendee: attendee.clone(),
+                    kind,
+                    topics,
+                },
+                beneficiary: found.priority,
+            });
+        }
+        current.push(CurrentWorkshop {
+            id: row.id.to_string(),
+            enquiries,
+            format: workshop.format,
+            time_zone: workshop.time_zone,
+            sessions: workshop.sessions.clone(),
+            mobility: mobility(row),
+            lead: None,
+            support: None,
+        });
+    }
+    Ok(Ok(current))
+}
+
+/// The planning instance of `open`: the calendar without the workshops in
+/// `except`, over every open window (two days' margin), the roster, and
+/// every expert hold: those of `current` workshops become their teams, the
+/// rest are fixed.
+async fn bridge(
+    tx: &mut PgConnection,
+    open: &[OpenEnquiry],
+    current: &mut [CurrentWorkshop],
+    except: &[Uuid],
+    roster: &[ExpertProfile],
+    rules: &Rules,
+    holiday_countries: impl Fn(&[&crate::domain::Attendee]) -> Vec<String>,
+) -> Result<Result<Candidates, Skipped>, HandlerError> {
+    // The calendar without the neighbourhood, over every window in it.
+    let first = open.iter().map(|o| o.request.attendee.window.start).min();
+    let last = open.iter().map(|o| o.request.attendee.window.end).max();
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(Err(Skipped::Failed("no open enquiry".to_owned())));
+    };
+    let days = DaySpan::new(
+        first.checked_sub_days(Days::new(2)).unwrap_or(first),
+        last.checked_add_days(Days::new(2)).unwrap_or(last),
+    );
+    let cities: Vec<String> = open
+        .iter()
+        .map(|o| o.request.attendee.city.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let attendees: Vec<&crate::domain::Attendee> =
+        open.iter().map(|o| &o.request.attendee).collect();
+    let countries = holiday_countries(&attendees);
+    let calendar = match store::load_calendar(
+        tx,
+        &CalendarQuery {
+            days,
+            cities: &cities,
+            countries: &countries,
+            joinable: None,
+            except,
+        },
+    )
+    .await?
+    {
+        Ok(calendar) => calendar,
+        Err(unreadable) => return Ok(Err(Skipped::Failed(unreadable.to_string()))),
+    };
+
+    // Experts: holds in the neighbourhood are its teams; the rest are fixed.
+    let until = days
+        .last
+        .checked_add_days(Days::new(1))
+        .unwrap_or(days.last);
+    let holds = roster::holds_between(tx, midnight(days.first), midnight(until)).await?;
+    let mut outside = Vec::new();
+    for hold in holds {
+        match current.iter_mut().find(|c| c.id == hold.workshop_id) {
+            Some(workshop) => take_role(workshop, hold),
+            None => outside.push(OutsideHold {
+                expert_id: hold.expert_id,
+                start: hold.start,
+                end: hold.end,
+                month: hold.month,
+            }),
+        }
+    }
+
+    let in_model: Vec<String> = current.iter().map(|c| c.id.clone()).collect();
+    let loads = roster::loads_outside(tx, &in_model).await?;
+    Ok(Ok(
+        candidates(open, roster, &outside, &calendar, rules).with_loads(&loads)
+    ))
+}
+
 /// A score's first two objective levels: enquiries served, then workshops,
 /// moves and experts changed.
 fn up_to_grouping(score: &planner::Score) -> (usize, usize, usize, usize, usize) {
@@ -378,7 +528,7 @@ fn settled_without_moves(
             .iter()
             .zip(current)
             .any(|(planned, workshop)| {
-                workshop.may_move
+                workshop.mobility == Mobility::MayMove
                     && slots[planned.slot].shared
                     && slots[planned.slot].primary_topic == slots[slot].primary_topic
             });
@@ -454,6 +604,7 @@ fn changes(
                 }
                 if joins {
                     workshop.admit(newcomer.clone(), rules);
+                    workshop.cover_topics(&request.topics);
                     changes.push(Change::Joined {
                         id: row.id,
                         workshop,
@@ -494,7 +645,18 @@ fn changes(
     if !placed {
         changes.push(Change::Unserved);
     }
+    in_announcement_order(&mut changes);
     changes
+}
+
+/// Moves first. Assignment staffs each version as it reads it, so a
+/// workshop that takes an expert (or room in their month) that a move frees
+/// must be announced after that move: in slot order, a new workshop was seen
+/// (planning bench, seed 3) to lose its lead to the very workshop the plan
+/// had moved out of its way, and be cancelled. The sort is stable, so a move
+/// made for a join stays right before the join.
+fn in_announcement_order(changes: &mut [Change]) {
+    changes.sort_by_key(|change| !matches!(change, Change::Moved { .. }));
 }
 
 /// The workshop's session dates, for a reason a person reads.
@@ -522,4 +684,75 @@ fn midnight(day: NaiveDate) -> DateTime<Utc> {
     day.and_hms_opt(0, 0, 0)
         .map(|t| t.and_utc())
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use contract::proto::common::v1::Format;
+
+    fn workshop(id: &str) -> PlannedWorkshop {
+        PlannedWorkshop {
+            id: id.to_owned(),
+            version: 1,
+            kind: EnquiryKind::JointWorkshop,
+            topics: vec![Topic::Transport],
+            format: Format::Virtual,
+            host_city: None,
+            time_zone: chrono_tz::Asia::Seoul,
+            sessions: Vec::new(),
+            attendees: Vec::new(),
+            languages: BTreeSet::new(),
+        }
+    }
+
+    fn team() -> Team {
+        Team {
+            lead: "kim".to_owned(),
+            support: None,
+        }
+    }
+
+    #[test]
+    fn moves_are_announced_before_the_workshops_that_take_what_they_free() {
+        let (a, b, c) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        let mut changes = vec![
+            Change::Created {
+                id: a,
+                workshop: workshop("a"),
+                team: team(),
+            },
+            Change::Moved {
+                id: b,
+                workshop: workshop("b"),
+                team: team(),
+                reason: "to make room".to_owned(),
+            },
+            Change::Moved {
+                id: c,
+                workshop: workshop("c"),
+                team: team(),
+                reason: "so that a city can join".to_owned(),
+            },
+            Change::Joined {
+                id: c,
+                workshop: workshop("c"),
+                team: team(),
+            },
+        ];
+        in_announcement_order(&mut changes);
+        let order: Vec<(&str, Uuid)> = changes
+            .iter()
+            .map(|change| match change {
+                Change::Moved { id, .. } => ("moved", *id),
+                Change::Joined { id, .. } => ("joined", *id),
+                Change::Created { id, .. } => ("created", *id),
+                Change::Unserved => ("unserved", Uuid::nil()),
+            })
+            .collect();
+        assert_eq!(
+            order,
+            [("moved", b), ("moved", c), ("created", a), ("joined", c)]
+        );
+    }
 }

@@ -23,6 +23,7 @@ use contract::proto::assignment::v1::{ExpertProfile as ProfileEvent, ExpertRole,
 use contract::proto::common::v1::Topic;
 use messaging::{Delivery, Handler, HandlerError};
 use sqlx::PgConnection;
+use std::collections::BTreeMap;
 use tracing::{debug, warn};
 
 /// The durable consumer's name on `ILEAPS_INTERNAL`, shared by all
@@ -284,6 +285,28 @@ pub async fn roster(conn: &mut PgConnection) -> Result<Vec<ExpertProfile>, sqlx:
         });
     }
     Ok(experts)
+}
+
+/// Each expert's load outside a re-plan: how many workshops they hold in
+/// the whole programme, leaving out those in `except` (the workshops the
+/// re-plan decides). Experts who hold none are not listed.
+pub async fn loads_outside(
+    conn: &mut PgConnection,
+    except: &[String],
+) -> Result<BTreeMap<String, u32>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT expert_id, count(*) AS "holds!"
+           FROM scheduling.roster_holds
+           WHERE NOT (workshop_id = ANY($1))
+           GROUP BY expert_id"#,
+        except,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.expert_id, u32::try_from(r.holds).unwrap_or(u32::MAX)))
+        .collect())
 }
 
 /// The committed holds that matter to planning in `[from, to)`: those whose

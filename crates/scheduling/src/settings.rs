@@ -16,6 +16,7 @@
 //! | `ILEAPS_FREEZE_HORIZON_DAYS` | 28 (0–365) | re-planning never changes what starts sooner |
 //! | `ILEAPS_MAX_MOVES` | 2 (0–10) | moves of a planned workshop in its life |
 //! | `ILEAPS_REPLAN_WORKSHOPS` | 12 (0–100) | planned workshops re-planned with each new enquiry |
+//! | `ILEAPS_REPLAN_ALTERNATIVES` | 0 (0–1000) | dates offered per re-planned workshop, nearest first, besides those where the new enquiry could join it; 0 is all |
 //! | `ILEAPS_PLANNER_NODES` | `5000,1000,500` | the solver's budget per objective level, in branch-and-bound nodes |
 
 use chrono::Duration;
@@ -67,6 +68,11 @@ pub fn rules_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Rule
             "ILEAPS_REPLAN_WORKSHOPS",
             defaults.replan_workshops,
             0..=100,
+        ),
+        replan_alternatives: env.integer(
+            "ILEAPS_REPLAN_ALTERNATIVES",
+            defaults.replan_alternatives,
+            0..=1_000,
         ),
         solver_nodes: env.parse(
             "ILEAPS_PLANNER_NODES",
@@ -129,6 +135,7 @@ mod tests {
             ("ILEAPS_FREEZE_HORIZON_DAYS", "0"),
             ("ILEAPS_MAX_MOVES", "1"),
             ("ILEAPS_REPLAN_WORKSHOPS", "8"),
+            ("ILEAPS_REPLAN_ALTERNATIVES", "7"),
             ("ILEAPS_PLANNER_NODES", "100, 20,3"),
         ])
         .unwrap();
@@ -145,6 +152,7 @@ mod tests {
                 freeze_horizon: Duration::zero(),
                 max_moves: 1,
                 replan_workshops: 8,
+                replan_alternatives: 7,
                 solver_nodes: [100, 20, 3],
                 ..Rules::default()
             }

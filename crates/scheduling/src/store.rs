@@ -364,7 +364,7 @@ pub async fn update_workshop(
     sqlx::query!(
         r#"UPDATE scheduling.workshops
            SET version = $2, session_starts = $3, session_ends = $4, span = daterange($5, $6, '[]'),
-               languages = $7, reschedules = $8, updated_at = now()
+               languages = $7, reschedules = $8, topics = $9, updated_at = now()
            WHERE id = $1"#,
         id,
         version_to_db(workshop.version),
@@ -374,6 +374,7 @@ pub async fn update_workshop(
         columns.span.last,
         &columns.languages,
         i32::try_from(reschedules).unwrap_or(i32::MAX),
+        &columns.topics,
     )
     .execute(conn)
     .await?;

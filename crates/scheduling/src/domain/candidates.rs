@@ -258,11 +258,24 @@ pub struct CurrentWorkshop {
     /// dates are read there, as a slot's days are.
     pub time_zone: Tz,
     pub sessions: Vec<Session>,
-    /// Not frozen and moves left.
-    pub may_move: bool,
+    /// Whether it may move, or must.
+    pub mobility: Mobility,
     /// Its team as assignment holds it, by expert id.
     pub lead: Option<String>,
     pub support: Option<String>,
+}
+
+/// Where a planned workshop may go in a re-plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mobility {
+    /// It stays: frozen, or out of moves.
+    Stays,
+    /// It stays or moves to any other slot all its cities list.
+    MayMove,
+    /// Nobody could staff it where it is (assignment reported it
+    /// unfilled): it moves to a later slot all its cities list, or the
+    /// re-plan has no answer.
+    MustMoveLater,
 }
 
 /// A planned workshop whose dates are not a candidate of all its cities any
@@ -284,17 +297,22 @@ impl Candidates {
                 id.as_ref()
                     .and_then(|id| self.experts.iter().position(|x| &x.id == id))
             };
-            let alternatives: Vec<usize> = if workshop.may_move {
-                common.into_iter().filter(|s| *s != slot).collect()
-            } else {
-                Vec::new()
+            let starts = self.instance.slots[slot].span.first;
+            let alternatives: Vec<usize> = match workshop.mobility {
+                Mobility::Stays => Vec::new(),
+                Mobility::MayMove => common.into_iter().filter(|s| *s != slot).collect(),
+                Mobility::MustMoveLater => common
+                    .into_iter()
+                    .filter(|s| self.instance.slots[*s].span.first > starts)
+                    .collect(),
             };
+            let may_stay = workshop.mobility != Mobility::MustMoveLater;
             // Kept whole in its slot or an alternative: its enquiries' other
             // options can never be taken, and would only make the model big.
             for &e in &workshop.enquiries {
                 self.instance.enquiries[e]
                     .options
-                    .retain(|o| o.slot == slot || alternatives.contains(&o.slot));
+                    .retain(|o| (may_stay && o.slot == slot) || alternatives.contains(&o.slot));
             }
             planned.push(planner::Current {
                 id: workshop.id.clone(),
@@ -302,11 +320,60 @@ impl Candidates {
                 slot,
                 confirmed: true,
                 alternatives,
+                may_stay,
                 team: (index_of(&workshop.lead), index_of(&workshop.support)),
             });
         }
         self.instance.current = planned;
         Ok(self)
+    }
+
+    /// Each expert's load outside the model over the whole programme, not
+    /// only the holds around these windows that [`candidates`] was given:
+    /// the objective evens the load of the programme, not of a few weeks.
+    /// An expert missing from `loads` keeps what the holds given showed.
+    pub fn with_loads(mut self, loads: &BTreeMap<String, u32>) -> Self {
+        for expert in &mut self.instance.experts {
+            if let Some(&load) = loads.get(&expert.id) {
+                expert.fixed_load = expert.fixed_load.max(load);
+            }
+        }
+        self
+    }
+
+    /// Keeps, of each planned workshop's alternatives, the `nearest` whose
+    /// first day is nearest its own and every one the open enquiry
+    /// `newcomer` also lists (where it could join the workshop); `0` keeps
+    /// them all. Most of a re-plan's model is the staffing of alternatives,
+    /// and a move far from a workshop's dates is rarely what serves the
+    /// newcomer.
+    pub fn with_nearest_alternatives(mut self, nearest: usize, newcomer: usize) -> Self {
+        if nearest == 0 {
+            return self;
+        }
+        let listed: BTreeSet<usize> = self
+            .instance
+            .enquiries
+            .get(newcomer)
+            .map(|e| e.options.iter().map(|o| o.slot).collect())
+            .unwrap_or_default();
+        let slots = &self.instance.slots;
+        for workshop in &mut self.instance.current {
+            let from = slots[workshop.slot].span.first;
+            let mut ranked = workshop.alternatives.clone();
+            ranked.sort_by_key(|&s| ((slots[s].span.first - from).abs(), s));
+            let near: BTreeSet<usize> = ranked.into_iter().take(nearest).collect();
+            workshop
+                .alternatives
+                .retain(|s| near.contains(s) || listed.contains(s));
+            for &e in &workshop.enquiries {
+                self.instance.enquiries[e].options.retain(|o| {
+                    (workshop.may_stay && o.slot == workshop.slot)
+                        || workshop.alternatives.contains(&o.slot)
+                });
+            }
+        }
+        self
     }
 
     /// The slot a planned workshop is in: the one every one of its
@@ -354,14 +421,17 @@ impl Candidates {
 
     /// The plan as it stands: every current workshop in its slot with its
     /// team, nobody else served. `None` when a current workshop has no lead
-    /// yet (assignment has not staffed it), so there is no whole plan to
-    /// start from.
+    /// yet (assignment has not staffed it) or may not stay where it is, so
+    /// there is no whole plan to start from.
     pub fn current_plan(&self) -> Option<planner::Plan> {
         let mut plan = planner::Plan {
             served_in: vec![None; self.instance.enquiries.len()],
             workshops: BTreeMap::new(),
         };
         for workshop in &self.instance.current {
+            if !workshop.may_stay {
+                return None;
+            }
             let (lead, support) = workshop.team;
             plan.workshops.insert(
                 workshop.slot,

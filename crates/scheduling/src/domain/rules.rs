@@ -56,6 +56,10 @@ pub struct Rules {
     /// enquiry: those it could join first, then those competing for its
     /// days. Bounds each solve's size, so planning stays quick.
     pub replan_workshops: u32,
+    /// Of the dates a re-planned workshop could move to, only this many
+    /// nearest its own are offered to the solver, and any where the new
+    /// enquiry could join it; 0 offers them all. Bounds each solve's size.
+    pub replan_alternatives: u32,
     /// The solver's budget per objective level, in branch-and-bound nodes
     /// (deterministic, unlike seconds).
     pub solver_nodes: [u64; 3],
@@ -100,6 +104,7 @@ impl Default for Rules {
             freeze_horizon: Duration::days(28),
             max_moves: 2,
             replan_workshops: 12,
+            replan_alternatives: 0,
             solver_nodes: [5_000, 1_000, 500],
             joint_days: 2,
             virtual_joint_session: Duration::hours(3),

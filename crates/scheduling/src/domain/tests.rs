@@ -893,3 +893,31 @@ fn a_joint_workshop_needs_a_support_past_two_cities_or_twenty_five_participants_
     three.admit(sized(attendee("chandigarh", "Asia/Kolkata"), 1), &rules);
     assert!(three.needs_support(&rules), "three cities");
 }
+
+#[test]
+fn a_workshop_covers_every_topic_its_cities_asked_for_and_only_theirs() {
+    let rules = Rules::default();
+    let first = joint(makassar());
+    let mut workshop =
+        new_of(plan(&first, &Calendar::default(), &rules)).into_planned("w-1", &first);
+    let primary = workshop.primary_topic().expect("a primary topic");
+    let before = workshop.topics.clone();
+
+    let mut second = joint(colombo());
+    second.topics = vec![primary, Topic::Transport];
+    workshop.admit(second.attendee.clone(), &rules);
+    workshop.cover_topics(&second.topics);
+    let mut expected = before.clone();
+    expected.push(Topic::Transport);
+    assert_eq!(
+        workshop.topics, expected,
+        "the joiner's new topic, after the others"
+    );
+
+    // Makassar leaves: its own topics go, Colombo's and the primary stay.
+    workshop.remove_attendee(&first.attendee.enquiry_id, &rules);
+    workshop.keep_topics_of(&[second.topics.clone()]);
+    assert_eq!(workshop.topics, [primary, Topic::Transport]);
+    workshop.keep_topics_of(&[vec![primary]]);
+    assert_eq!(workshop.topics, [primary]);
+}

@@ -201,6 +201,30 @@ impl PlannedWorkshop {
         self.languages = workshop_languages(&self.attendees, rules);
     }
 
+    /// Adds the topics a joining city asked for that the workshop does not
+    /// list yet, after those it lists (the primary stays first: every city
+    /// of a joint workshop shares it). Assignment staffs a SUPPORT who
+    /// covers any of the workshop's topics (its rule 1), and the planner
+    /// proposes one covering a topic of any attending city: the workshop's
+    /// topics must be all of theirs for the two to agree.
+    pub fn cover_topics(&mut self, asked: &[Topic]) {
+        for topic in asked {
+            if !self.topics.contains(topic) {
+                self.topics.push(*topic);
+            }
+        }
+    }
+
+    /// Keeps, of its topics, the primary and those some remaining city
+    /// asked for (`asked`, one list per attending city): after a
+    /// withdrawal, a topic nobody left asked for no longer qualifies a
+    /// SUPPORT.
+    pub fn keep_topics_of(&mut self, asked: &[Vec<Topic>]) {
+        let primary = self.primary_topic();
+        self.topics
+            .retain(|t| Some(*t) == primary || asked.iter().any(|topics| topics.contains(t)));
+    }
+
     /// Lets a city's enquiry go (a withdrawal): a new version and the
     /// languages recomputed. `None` when the enquiry was not in it; a
     /// workshop left without attendees is the caller's to cancel.

@@ -1,7 +1,9 @@
 //! `assignment.made` and `assignment.unfilled`: staffed, or moved to later
 //! dates until the tries run out.
 
-use crate::helpers::{TestService, enquiry, span};
+use crate::helpers::{TestService, enquiry, expert, span, utc};
+use contract::proto::assignment::v1::ExpertRole;
+use contract::proto::common::v1::DateWindow;
 
 #[tokio::test]
 async fn unfilled_moves_the_workshop_later_three_times_then_gives_up_with_no_expert_after_retries()
@@ -95,5 +97,86 @@ async fn assignment_made_for_the_current_version_marks_the_workshop_staffed_and_
     assert_eq!(listed[0]["version"], 3);
     assert_eq!(listed[0]["staffed"], false);
     assert_eq!(listed[0]["staffedVersion"], 1);
+    service.stop().await;
+}
+
+/// Kim, the only expert, goes on leave for `first`–`last` after the
+/// workshop was planned with them (a new profile revision), and assignment
+/// reports the workshop unfilled.
+async fn kim_goes_on_leave(service: &TestService, first: &str, last: &str) {
+    let mut away = expert("kim");
+    away.revision = 2;
+    away.unavailable = vec![DateWindow {
+        start: first.to_owned(),
+        end: last.to_owned(),
+    }];
+    service.send_profile(&away).await;
+    test_support::eventually("the leave is read", crate::helpers::DEADLINE, || async {
+        let mut conn = service.pool().acquire().await.ok()?;
+        let experts = scheduling::roster::roster(&mut conn).await.ok()?;
+        (!experts.first()?.unavailable.is_empty()).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn with_a_roster_unfilled_moves_the_workshop_to_the_first_dates_an_expert_is_free() {
+    let mut service = TestService::spawn().await;
+    service.roster_of(&[expert("kim")]).await;
+    let makassar = enquiry("makassar", "Asia/Makassar");
+    service.receive(&makassar).await;
+    let scheduled = service.next().await.scheduled();
+    let (start, _) = span(&scheduled.sessions[0]);
+    assert!(
+        start < utc("2027-02-10T00:00:00Z"),
+        "alone, the earliest dates: {start}"
+    );
+
+    kim_goes_on_leave(&service, "2027-02-01", "2027-02-28").await;
+    service.unfilled(&scheduled.workshop_id, 1).await;
+    let moved = service.next().await.rescheduled();
+    assert_eq!(moved.version, 2);
+    assert_eq!(moved.reason, "NO_EXPERT: ALL_EXPERTS_BUSY");
+    let (start, _) = span(&moved.sessions[0]);
+    // Not the next working day (first-fit's retry): past the leave, on
+    // 1 March in Makassar (UTC+8) at the earliest.
+    assert!(
+        start >= utc("2027-02-28T16:00:00Z"),
+        "moved past the leave: {start}"
+    );
+    let team: Vec<(&str, ExpertRole)> = moved
+        .proposed_team
+        .iter()
+        .map(|p| (p.expert_id.as_str(), p.role()))
+        .collect();
+    assert_eq!(team, [("kim", ExpertRole::Lead)]);
+    service.stop().await;
+}
+
+#[tokio::test]
+async fn with_a_roster_and_nobody_free_on_a_later_date_unfilled_gives_up_at_once() {
+    let mut service = TestService::spawn().await;
+    service.roster_of(&[expert("kim")]).await;
+    let makassar = enquiry("makassar", "Asia/Makassar");
+    service.receive(&makassar).await;
+    let scheduled = service.next().await.scheduled();
+
+    kim_goes_on_leave(&service, "2027-02-01", "2027-03-31").await;
+    service.unfilled(&scheduled.workshop_id, 1).await;
+    let gave_up = service.next().await.unschedulable();
+    assert_eq!(gave_up.reason_code, "NO_EXPERT_AFTER_RETRIES");
+    assert_eq!(gave_up.enquiry_id, makassar.enquiry_id);
+    assert!(
+        gave_up
+            .detail
+            .contains("no later date in the window has one free"),
+        "{}",
+        gave_up.detail
+    );
+    let cancelled = service.next().await.cancelled();
+    assert_eq!(cancelled.version, 2);
+    let listed = service.list().await;
+    assert_eq!(listed[0]["status"], "UNSCHEDULABLE");
+    assert_eq!(listed[0]["reschedules"], 0, "no date was tried in vain");
     service.stop().await;
 }

@@ -14,7 +14,9 @@ use anyhow::{Result, anyhow};
 use chrono::NaiveDate;
 use contract::proto::common::v1::{EnquiryKind, Format};
 use planner::{Budget, Instance, Plan, SolveOptions, Team};
-use scheduling::domain::candidates::{Candidates, CurrentWorkshop, OpenEnquiry, candidates};
+use scheduling::domain::candidates::{
+    Candidates, CurrentWorkshop, Mobility, OpenEnquiry, candidates,
+};
 use scheduling::domain::{Calendar, Rules};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -206,7 +208,7 @@ fn place(bridge: &Candidates, observed: &Observed) -> (Plan, Vec<String>) {
             format: Format::try_from(workshop.scheduled.format).unwrap_or(Format::Unspecified),
             time_zone,
             sessions: workshop.sessions.clone(),
-            may_move: false,
+            mobility: Mobility::Stays,
             lead: None,
             support: None,
         };
