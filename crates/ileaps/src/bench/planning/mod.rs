@@ -59,6 +59,11 @@ pub struct PlanningArgs {
     /// Seed of the scenario: the same seed (and day) gives the same enquiries.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Scenarios to play, one after the other, from `--seed` on (seed,
+    /// seed + 1, …), each on a fresh database; with more than one, a summary
+    /// of all follows (one seed's ratio moves with its ties: docs/planning.md).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=50))]
+    pub seeds: u64,
     #[arg(long, default_value_t = 150)]
     pub enquiries: usize,
     /// Cities sending enquiries, modelled on the seed registry's.
@@ -91,7 +96,8 @@ pub struct PlanningArgs {
     #[arg(long)]
     pub optimum_presolve: bool,
     /// Where to write the JSON results (default
-    /// target/ileaps-bench/planning-<time>.json).
+    /// target/ileaps-bench/planning-seed<n>-<time>.json); with `--seeds`,
+    /// one file per seed, named <stem>-seed<n>.json.
     #[arg(long)]
     pub json: Option<PathBuf>,
     /// Keep the bench database and the private NATS store afterwards.
@@ -208,6 +214,46 @@ pub async fn run(args: PlanningArgs) -> Result<()> {
              Run `cargo run --release -p ileaps -- bench planning`."
         );
     }
+    let mut runs = Vec::new();
+    for seed in args.seed..args.seed.saturating_add(args.seeds) {
+        let one = PlanningArgs {
+            seed,
+            // One file per seed: `--json x.json` becomes x-seed<n>.json.
+            json: args.json.as_ref().map(|path| {
+                if args.seeds == 1 {
+                    path.clone()
+                } else {
+                    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+                    path.with_file_name(format!("{stem}-seed{seed}.json"))
+                }
+            }),
+            ..args.clone()
+        };
+        let result = run_one(&one).await;
+        if let Err(error) = &result {
+            eprintln!("seed {seed}: {error:#}");
+        }
+        runs.push((seed, result));
+    }
+    telemetry.shutdown();
+    if args.seeds > 1 {
+        report::print_summary(&runs);
+    }
+    let failed: Vec<u64> = runs
+        .iter()
+        .filter(|(_, r)| r.is_err())
+        .map(|(seed, _)| *seed)
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        bail!("the planning bench failed for seeds {failed:?} (above)")
+    }
+}
+
+/// One seed's run: plays it, judges it, prints its table and writes its
+/// JSON. The figures, or why the run was not correct.
+async fn run_one(args: &PlanningArgs) -> Result<Summary> {
     let started_at = Utc::now();
     let stamp = format!(
         "{}-{}",
@@ -230,11 +276,10 @@ pub async fn run(args: PlanningArgs) -> Result<()> {
     println!("setting up a private nats-server and a fresh database…");
     let (infra, settings) = BenchInfra::start(&stamp, args.keep).await?;
     let result = tokio::select! {
-        result = measure(&args, &infra, settings, scenario) => result,
+        result = measure(args, &infra, settings, scenario) => result,
         _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
     };
     infra.stop().await;
-    telemetry.shutdown();
     let results = result?;
     let path = args.json.clone().unwrap_or_else(|| {
         let default = super::report::default_json_path(&started_at);
@@ -242,12 +287,36 @@ pub async fn run(args: PlanningArgs) -> Result<()> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        default.with_file_name(format!("planning-{name}"))
+        default.with_file_name(format!("planning-seed{}-{name}", args.seed))
     });
-    super::report::write_json(&path, &report::json_document(&args, &started_at, &results))?;
-    report::print_table(&args, &results);
+    super::report::write_json(&path, &report::json_document(args, &started_at, &results))?;
+    report::print_table(args, &results);
     println!("\nresults: {}", super::report::shown(&path).display());
-    results.verdict()
+    results.verdict()?;
+    Ok(Summary::of(&results))
+}
+
+/// One seed's headline figures, for the summary of several.
+#[derive(Debug, Clone, Copy)]
+pub struct Summary {
+    pub served: usize,
+    pub optimum: usize,
+    pub served_over_optimum: f64,
+    pub load_max_over_mean: f64,
+    pub p99_ms: f64,
+}
+
+impl Summary {
+    fn of(results: &Results) -> Self {
+        let j = &results.judgement;
+        Self {
+            served: j.announced.served,
+            optimum: j.optimum.served,
+            served_over_optimum: j.served_over_optimum(),
+            load_max_over_mean: j.announced.load_max_over_mean,
+            p99_ms: results.latencies.percentile(99.0),
+        }
+    }
 }
 
 async fn measure(

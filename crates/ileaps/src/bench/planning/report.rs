@@ -179,7 +179,7 @@ pub fn print_table(args: &PlanningArgs, r: &Results) {
     );
     println!();
     println!(
-        "moves of planned workshops: {} by re-planning (to group cities or serve more), {} after nobody could staff a date; {} workshops cancelled",
+        "moves of planned workshops: {} by re-planning (to group cities or serve more), {} after nobody could staff a date; workshops cancelled: {}",
         r.moves_replanned, r.moves_after_unfilled, r.cancelled
     );
     let unserved: Vec<String> = r
@@ -229,4 +229,65 @@ pub fn print_table(args: &PlanningArgs, r: &Results) {
     for event in r.unreadable_events.iter().take(5) {
         println!("  unreadable event: {event}");
     }
+}
+
+/// Several seeds' figures side by side, then the mean and the worst of
+/// each against its goal.
+pub fn print_summary(runs: &[(u64, anyhow::Result<super::Summary>)]) {
+    println!("\n== {} seeds ==\n", runs.len());
+    println!(
+        "{:>6}  {:>14}  {:>15}  {:>16}  {:>10}",
+        "seed", "served (opt.)", "served ÷ opt.", "load max ÷ mean", "p99 ms"
+    );
+    let mut done = Vec::new();
+    for (seed, run) in runs {
+        match run {
+            Ok(s) => {
+                println!(
+                    "{seed:>6}  {:>14}  {:>15.3}  {:>16.2}  {:>10.0}",
+                    format!("{} ({})", s.served, s.optimum),
+                    s.served_over_optimum,
+                    s.load_max_over_mean,
+                    s.p99_ms
+                );
+                done.push(*s);
+            }
+            Err(_) => println!("{seed:>6}  failed (above)"),
+        }
+    }
+    if done.is_empty() {
+        return;
+    }
+    let mean = |f: fn(&super::Summary) -> f64| done.iter().map(f).sum::<f64>() / done.len() as f64;
+    let worst_ratio = done
+        .iter()
+        .map(|s| s.served_over_optimum)
+        .fold(f64::INFINITY, f64::min);
+    let worst_load = done
+        .iter()
+        .map(|s| s.load_max_over_mean)
+        .fold(0.0, f64::max);
+    let worst_p99 = done.iter().map(|s| s.p99_ms).fold(0.0, f64::max);
+    let verdict = |met: bool| if met { "met" } else { "NOT MET" };
+    println!(
+        "\n{:>6}  {:>14}  {:>15.3}  {:>16.2}  {:>10.0}",
+        "mean",
+        "",
+        mean(|s| s.served_over_optimum),
+        mean(|s| s.load_max_over_mean),
+        mean(|s| s.p99_ms)
+    );
+    println!(
+        "{:>6}  {:>14}  {:>15.3}  {:>16.2}  {:>10.0}",
+        "worst", "", worst_ratio, worst_load, worst_p99
+    );
+    println!(
+        "\nin every seed: served ÷ optimum ≥ {} {}; load max ÷ mean ≤ {} {}; p99 < {} ms {}",
+        super::GOAL_SERVED_OVER_OPTIMUM,
+        verdict(worst_ratio >= super::GOAL_SERVED_OVER_OPTIMUM),
+        super::GOAL_LOAD_MAX_OVER_MEAN,
+        verdict(worst_load <= super::GOAL_LOAD_MAX_OVER_MEAN),
+        super::GOAL_P99_MS,
+        verdict(worst_p99 < super::GOAL_P99_MS),
+    );
 }
