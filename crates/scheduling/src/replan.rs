@@ -196,19 +196,21 @@ pub async fn received(
     let first_ms = solving.elapsed().as_millis();
     let first_served = first.plan.served();
     let movable = current.iter().any(|c| c.mobility == Mobility::MayMove);
+    // The whole model: every planned workshop with moves left may move.
+    let whole = match all.with_current(&current) {
+        Ok(bridge) => {
+            bridge.with_nearest_alternatives(rules.replan_alternatives as usize, NEWCOMER)
+        }
+        Err(stale) => return Ok(Err(Skipped::Failed(stale.to_string()))),
+    };
     let (bridge, outcome, stages) = if !movable
-        || settled_without_moves(&still, &first.plan, &current)
+        || settled_without_moves(&still, &whole, &first.plan)
     {
         (still, first, 1)
     } else {
         // Moves may serve the enquiry, or let it join a workshop instead of
         // opening one: the whole model, from the first stage's plan.
-        let bridge = match all.with_current(&current) {
-            Ok(bridge) => {
-                bridge.with_nearest_alternatives(rules.replan_alternatives as usize, NEWCOMER)
-            }
-            Err(stale) => return Ok(Err(Skipped::Failed(stale.to_string()))),
-        };
+        let bridge = whole;
         // Served and grouping first (levels 1 and 2). When moves do no
         // better there than the first stage, the first stage's plan is
         // the whole model's optimum: an equal second level means no
@@ -504,35 +506,61 @@ fn up_to_grouping(score: &planner::Score) -> (usize, usize, usize, usize, usize)
 }
 
 /// Whether `plan`, made with every planned workshop kept in place, is the
-/// optimum of the model where they may move. It is when the new enquiry
-/// (index 0) is served and either joined a planned workshop or could not
-/// join any that may move (not a joint workshop, or none of its topic that
-/// has moves left): everything is then served (planned workshops always
-/// are), with the fewest workshops possible (no planned one can merge with
-/// another) and no move; a move ranks above the load and the dates, so it
-/// could only cost. Otherwise moves might serve the enquiry or let it join,
-/// and the whole model must be solved.
-fn settled_without_moves(
-    kept: &crate::domain::candidates::Candidates,
-    plan: &planner::Plan,
-    current: &[CurrentWorkshop],
-) -> bool {
-    let Some(slot) = plan.served_in.first().copied().flatten() else {
+/// optimum of the `whole` model, where they may move. It is when the new
+/// enquiry is served and either joined a planned workshop or could not join
+/// any after a move ([`could_join_after_a_move`]): everything is then served
+/// (planned workshops always are), with the fewest workshops possible (no
+/// planned one can merge with another) and no move; a move ranks above the
+/// load and the dates, so it could only cost. Otherwise moves might serve
+/// the enquiry or let it join, and the whole model must be solved.
+fn settled_without_moves(kept: &Candidates, whole: &Candidates, plan: &planner::Plan) -> bool {
+    let Some(slot) = plan.served_in.get(NEWCOMER).copied().flatten() else {
         return false;
     };
-    let slots = &kept.instance.slots;
     let joined = kept.instance.current.iter().any(|c| c.slot == slot);
-    let could_join_after_a_move =
-        kept.instance
-            .current
+    joined
+        || !kept.instance.slots[slot].shared
+        || !could_join_after_a_move(&whole.instance, NEWCOMER)
+}
+
+/// Whether enquiry `newcomer` could join a planned workshop somewhere it may
+/// move to: a slot among the workshop's alternatives that the newcomer lists
+/// too (so of its topic and format, in every window), where the cities and
+/// participants together stay within the joint limits and nobody there is
+/// incompatible with the newcomer. A necessary condition only: experts,
+/// days and holidays may still forbid the join, which the solver decides.
+/// Joining where the workshop is now needs no move, and the first stage's
+/// model had that choice already.
+fn could_join_after_a_move(instance: &planner::Instance, newcomer: usize) -> bool {
+    let Some(joiner) = instance.enquiries.get(newcomer) else {
+        return false;
+    };
+    let listed: BTreeSet<usize> = joiner.options.iter().map(|o| o.slot).collect();
+    instance.current.iter().any(|workshop| {
+        let participants: u64 = workshop
+            .enquiries
             .iter()
-            .zip(current)
-            .any(|(planned, workshop)| {
-                workshop.mobility == Mobility::MayMove
-                    && slots[planned.slot].shared
-                    && slots[planned.slot].primary_topic == slots[slot].primary_topic
-            });
-    joined || !slots[slot].shared || !could_join_after_a_move
+            .map(|&e| u64::from(instance.enquiries[e].participants))
+            .sum::<u64>()
+            + u64::from(joiner.participants);
+        let cities: BTreeSet<&str> = workshop
+            .enquiries
+            .iter()
+            .map(|&e| instance.enquiries[e].city.as_str())
+            .chain([joiner.city.as_str()])
+            .collect();
+        let within_limits = participants <= u64::from(instance.limits.max_participants)
+            && cities.len() <= instance.limits.max_cities as usize;
+        within_limits
+            && workshop.alternatives.iter().any(|&s| {
+                listed.contains(&s)
+                    && instance.slots[s].shared
+                    && !instance.slots[s].incompatible.iter().any(|&(a, b)| {
+                        (a == newcomer && workshop.enquiries.contains(&b))
+                            || (b == newcomer && workshop.enquiries.contains(&a))
+                    })
+            })
+    })
 }
 
 /// The plan's groups as changes to what was planned.
@@ -711,6 +739,64 @@ mod tests {
             lead: "kim".to_owned(),
             support: None,
         }
+    }
+
+    /// A planned workshop of one city (enquiry 0, 30 participants) in slot
+    /// 0 that may move to slots 1 and 2; the newcomer (enquiry 1) lists
+    /// `listed`.
+    fn joinable(listed: &[usize], newcomer_participants: u32) -> planner::Instance {
+        let slot = |shared| planner::Slot {
+            shared,
+            support: planner::SupportRule::BySize,
+            span: planner::Days::new(0, 1),
+            hold: planner::Days::new(0, 1),
+            month: 0,
+            primary_topic: 0,
+            leads: Vec::new(),
+            supports: Vec::new(),
+            incompatible: Vec::new(),
+        };
+        let enquiry = |city: &str, participants, slots: &[usize]| planner::Enquiry {
+            id: city.to_owned(),
+            city: city.to_owned(),
+            beneficiary: false,
+            participants,
+            languages: BTreeSet::new(),
+            topics: vec![0],
+            options: slots
+                .iter()
+                .map(|&slot| planner::Candidate { slot, lateness: 0 })
+                .collect(),
+        };
+        planner::Instance {
+            enquiries: vec![
+                enquiry("makassar", 30, &[0, 1, 2]),
+                enquiry("colombo", newcomer_participants, listed),
+            ],
+            slots: vec![slot(true), slot(true), slot(true), slot(true)],
+            current: vec![planner::Current {
+                id: "w".to_owned(),
+                enquiries: vec![0],
+                slot: 0,
+                confirmed: true,
+                alternatives: vec![1, 2],
+                may_stay: true,
+                team: (None, None),
+            }],
+            ..planner::Instance::default()
+        }
+    }
+
+    #[test]
+    fn a_join_after_a_move_is_tried_only_where_it_could_happen() {
+        assert!(could_join_after_a_move(&joinable(&[2, 3], 10), 1));
+        // Only where the workshop is now: the first stage could join there.
+        assert!(!could_join_after_a_move(&joinable(&[0, 3], 10), 1));
+        // 30 + 11 participants are more than a joint workshop takes.
+        assert!(!could_join_after_a_move(&joinable(&[2, 3], 11), 1));
+        let mut incompatible = joinable(&[2], 10);
+        incompatible.slots[2].incompatible.push((0, 1));
+        assert!(!could_join_after_a_move(&incompatible, 1));
     }
 
     #[test]
