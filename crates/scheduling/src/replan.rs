@@ -33,11 +33,11 @@
 //! counted in nodes, and the freeze horizon counts from the enquiry's
 //! `received_at`, never from the clock: the same events give the same plan.
 
-use chrono::{DateTime, Days, NaiveDate, Utc};
-use contract::proto::common::v1::{EnquiryKind, Topic};
+use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
+use contract::proto::common::v1::{EnquiryKind, Format, Topic};
 use messaging::HandlerError;
 use sqlx::PgConnection;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use tracing::{info, warn};
 use uuid::Uuid;
 
@@ -266,14 +266,17 @@ pub async fn received(
         Ok(groups) => groups,
         Err(error) => return Ok(Err(Skipped::Failed(error.to_string()))),
     };
-    Ok(Ok(changes(
-        request,
-        &open,
-        &planned,
-        &groups,
-        &bridge.layouts,
-        rules,
-    )))
+    let mut changes = changes(request, &open, &planned, &groups, &bridge.layouts, rules);
+    let held: BTreeMap<Uuid, Held> = planned
+        .iter()
+        .zip(&current)
+        .map(|((row, workshop), now)| {
+            let experts = now.lead.iter().chain(&now.support).cloned().collect();
+            (row.id, Held::of(experts, workshop))
+        })
+        .collect();
+    in_announcement_order(&mut changes, &held);
+    Ok(Ok(changes))
 }
 
 /// A later date for a planned workshop that nobody could staff where it
@@ -673,18 +676,100 @@ fn changes(
     if !placed {
         changes.push(Change::Unserved);
     }
-    in_announcement_order(&mut changes);
     changes
 }
 
-/// Moves first. Assignment staffs each version as it reads it, so a
-/// workshop that takes an expert (or room in their month) that a move frees
-/// must be announced after that move: in slot order, a new workshop was seen
-/// (planning bench, seed 3) to lose its lead to the very workshop the plan
-/// had moved out of its way, and be cancelled. The sort is stable, so a move
-/// made for a join stays right before the join.
-fn in_announcement_order(changes: &mut [Change]) {
+/// Who a planned workshop holds, and when, as assignment holds them.
+#[derive(Debug, Clone)]
+struct Held {
+    experts: Vec<String>,
+    hold: Option<Hold>,
+}
+
+impl Held {
+    fn of(experts: Vec<String>, workshop: &PlannedWorkshop) -> Self {
+        Self {
+            experts,
+            hold: Hold::of(workshop),
+        }
+    }
+}
+
+/// A workshop's hold on its experts: its sessions with a travel day either
+/// side when in person, and the UTC month of its first session (what
+/// assignment's monthly limit counts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Hold {
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    month: (i32, u32),
+}
+
+impl Hold {
+    fn of(workshop: &PlannedWorkshop) -> Option<Self> {
+        let start = workshop.sessions.iter().map(|s| s.start).min()?;
+        let end = workshop.sessions.iter().map(|s| s.end).max()?;
+        let travel = if workshop.format == Format::InPerson {
+            chrono::Duration::days(1)
+        } else {
+            chrono::Duration::zero()
+        };
+        Some(Self {
+            start: start - travel,
+            end: end + travel,
+            month: (start.year(), start.month()),
+        })
+    }
+
+    /// Whether one expert could not take both: they overlap, or count
+    /// against the same month.
+    fn competes(&self, other: &Hold) -> bool {
+        (self.start < other.end && other.start < self.end) || self.month == other.month
+    }
+}
+
+/// The order assignment must read the changes in to staff them as planned.
+/// It staffs each version as it reads it, so a workshop that takes an
+/// expert (or room in their month) that a move frees must be announced
+/// after that move:
+///
+/// - moves first: in slot order, a new workshop was seen (planning bench,
+///   seed 3) to lose its lead to the very workshop the plan had moved out
+///   of its way, and be cancelled;
+/// - among moves, one whose new team includes an expert that another moved
+///   workshop held (`held`, before the re-plan) on days or in a month its
+///   new dates compete for, after that one. Where two moves need each
+///   other (experts swapped), no order works and the plan's order stands.
+///
+/// Otherwise the plan's order stands, so a move made for a join stays right
+/// before the join.
+fn in_announcement_order(changes: &mut Vec<Change>, held: &BTreeMap<Uuid, Held>) {
     changes.sort_by_key(|change| !matches!(change, Change::Moved { .. }));
+    let moves = changes
+        .iter()
+        .take_while(|change| matches!(change, Change::Moved { .. }))
+        .count();
+    let needs = |a: &Change, b: &Change| match (a, b) {
+        (Change::Moved { workshop, team, .. }, Change::Moved { id: other, .. }) => {
+            let (Some(new), Some(before)) = (Hold::of(workshop), held.get(other)) else {
+                return false;
+            };
+            before.hold.is_some_and(|old| new.competes(&old))
+                && before
+                    .experts
+                    .iter()
+                    .any(|x| *x == team.lead || team.support.as_ref() == Some(x))
+        }
+        _ => false,
+    };
+    let mut pending: Vec<Change> = changes.drain(..moves).collect();
+    let mut ordered = Vec::with_capacity(moves);
+    while !pending.is_empty() {
+        let free = (0..pending.len())
+            .find(|&a| !(0..pending.len()).any(|b| b != a && needs(&pending[a], &pending[b])));
+        ordered.push(pending.remove(free.unwrap_or(0)));
+    }
+    changes.splice(0..0, ordered);
 }
 
 /// The workshop's session dates, for a reason a person reads.
@@ -717,7 +802,6 @@ fn midnight(day: NaiveDate) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use contract::proto::common::v1::Format;
 
     fn workshop(id: &str) -> PlannedWorkshop {
         PlannedWorkshop {
@@ -799,6 +883,83 @@ mod tests {
         assert!(!could_join_after_a_move(&incompatible, 1));
     }
 
+    /// A virtual workshop on `day` (of 2027), led by `lead`.
+    fn on(id: &str, day: &str, lead: &str) -> (PlannedWorkshop, Team) {
+        let start: DateTime<Utc> = format!("2027-{day}T01:00:00Z").parse().unwrap();
+        let workshop = PlannedWorkshop {
+            sessions: vec![Session {
+                start,
+                end: start + chrono::Duration::hours(3),
+            }],
+            ..workshop(id)
+        };
+        let team = Team {
+            lead: lead.to_owned(),
+            support: None,
+        };
+        (workshop, team)
+    }
+
+    fn moved(id: Uuid, (workshop, team): (PlannedWorkshop, Team)) -> Change {
+        Change::Moved {
+            id,
+            workshop,
+            team,
+            reason: String::new(),
+        }
+    }
+
+    fn ids(changes: &[Change]) -> Vec<Uuid> {
+        changes
+            .iter()
+            .map(|change| match change {
+                Change::Moved { id, .. }
+                | Change::Joined { id, .. }
+                | Change::Created { id, .. } => *id,
+                Change::Unserved => Uuid::nil(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_move_is_announced_after_the_move_that_frees_its_new_lead() {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        // A (Kim, in February) moves to 10 March with Lee, whom B holds
+        // on 10 March until B moves to 20 April with Kim.
+        let (before_b, _) = on("b", "03-10", "lee");
+        let held: BTreeMap<Uuid, Held> = [
+            (
+                a,
+                Held::of(vec!["kim".to_owned()], &on("a", "02-03", "kim").0),
+            ),
+            (b, Held::of(vec!["lee".to_owned()], &before_b)),
+        ]
+        .into();
+        let mut changes = vec![
+            moved(a, on("a", "03-10", "lee")),
+            moved(b, on("b", "04-20", "kim")),
+        ];
+        in_announcement_order(&mut changes, &held);
+        assert_eq!(ids(&changes), [b, a]);
+
+        // Kim and Lee swapped between the two, each in the other's month:
+        // neither order staffs both, and the plan's order stands.
+        let held: BTreeMap<Uuid, Held> = [
+            (
+                a,
+                Held::of(vec!["kim".to_owned()], &on("a", "04-21", "kim").0),
+            ),
+            (b, Held::of(vec!["lee".to_owned()], &before_b)),
+        ]
+        .into();
+        let mut changes = vec![
+            moved(a, on("a", "03-10", "lee")),
+            moved(b, on("b", "04-20", "kim")),
+        ];
+        in_announcement_order(&mut changes, &held);
+        assert_eq!(ids(&changes), [a, b]);
+    }
+
     #[test]
     fn moves_are_announced_before_the_workshops_that_take_what_they_free() {
         let (a, b, c) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
@@ -826,7 +987,7 @@ mod tests {
                 team: team(),
             },
         ];
-        in_announcement_order(&mut changes);
+        in_announcement_order(&mut changes, &BTreeMap::new());
         let order: Vec<(&str, Uuid)> = changes
             .iter()
             .map(|change| match change {
