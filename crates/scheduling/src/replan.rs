@@ -197,7 +197,7 @@ pub async fn received(
     let first_served = first.plan.served();
     let movable = current.iter().any(|c| c.mobility == Mobility::MayMove);
     // The whole model: every planned workshop with moves left may move.
-    let whole = match all.with_current(&current) {
+    let whole = match all.clone().with_current(&current) {
         Ok(bridge) => {
             bridge.with_nearest_alternatives(rules.replan_alternatives as usize, NEWCOMER)
         }
@@ -234,16 +234,46 @@ pub async fn received(
         if up_to_grouping(&two.score) == up_to_grouping(&first.score) {
             (still, first, 2)
         } else {
+            // The last level (load, then dates) over the workshops the
+            // second level moved, the others where they are: a model the
+            // size of the first stage's, where the whole model's took most
+            // of a re-plan's time. Not the whole model's optimum of that
+            // level (moving other workshops instead might even the load
+            // more), but served, grouping and moves are.
+            let moved: Vec<CurrentWorkshop> = current
+                .iter()
+                .zip(&bridge.instance.current)
+                .map(|(workshop, placed)| {
+                    let stays = placed
+                        .enquiries
+                        .first()
+                        .is_some_and(|&e| two.plan.served_in[e] == Some(placed.slot));
+                    CurrentWorkshop {
+                        mobility: if stays {
+                            Mobility::Stays
+                        } else {
+                            workshop.mobility
+                        },
+                        ..workshop.clone()
+                    }
+                })
+                .collect();
+            let narrow = match all.with_current(&moved) {
+                Ok(narrow) => {
+                    narrow.with_nearest_alternatives(rules.replan_alternatives as usize, NEWCOMER)
+                }
+                Err(stale) => return Ok(Err(Skipped::Failed(stale.to_string()))),
+            };
             let load_and_dates = planner::SolveOptions {
                 from_level: 2,
                 ..planner::SolveOptions::default()
             };
-            match planner::optimise_with(&bridge.instance, budget, Some(&two.plan), load_and_dates)
+            match planner::optimise_with(&narrow.instance, budget, Some(&two.plan), load_and_dates)
             {
                 Ok(mut outcome) => {
                     outcome.proven_levels[..2].copy_from_slice(&two.proven_levels[..2]);
                     outcome.proven = outcome.proven_levels.iter().all(|p| *p);
-                    (bridge, outcome, 3)
+                    (narrow, outcome, 3)
                 }
                 Err(error) => return Ok(Err(Skipped::Failed(error.to_string()))),
             }
