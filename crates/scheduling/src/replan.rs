@@ -34,7 +34,7 @@
 //! `received_at`, never from the clock: the same events give the same plan.
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
-use contract::proto::common::v1::{EnquiryKind, Format, Topic};
+use contract::proto::common::v1::{EnquiryKind, Topic};
 use messaging::HandlerError;
 use sqlx::PgConnection;
 use std::collections::{BTreeMap, BTreeSet};
@@ -43,6 +43,7 @@ use uuid::Uuid;
 
 use crate::domain::candidates::{
     Candidates, CurrentWorkshop, Mobility, OpenEnquiry, OutsideHold, PlannedGroup, candidates,
+    hold_period_of,
 };
 use crate::domain::{DaySpan, PlannedWorkshop, Request, Rules, Session, programme_day};
 use crate::roster::{self, CommittedHold, ExpertProfile};
@@ -737,17 +738,12 @@ struct Hold {
 
 impl Hold {
     fn of(workshop: &PlannedWorkshop) -> Option<Self> {
-        let start = workshop.sessions.iter().map(|s| s.start).min()?;
-        let end = workshop.sessions.iter().map(|s| s.end).max()?;
-        let travel = if workshop.format == Format::InPerson {
-            chrono::Duration::days(1)
-        } else {
-            chrono::Duration::zero()
-        };
+        let first = workshop.sessions.iter().map(|s| s.start).min()?;
+        let (start, end) = hold_period_of(workshop.format, &workshop.sessions);
         Some(Self {
-            start: start - travel,
-            end: end + travel,
-            month: (start.year(), start.month()),
+            start,
+            end,
+            month: (first.year(), first.month()),
         })
     }
 
@@ -832,6 +828,7 @@ fn midnight(day: NaiveDate) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use contract::proto::common::v1::Format;
 
     fn workshop(id: &str) -> PlannedWorkshop {
         PlannedWorkshop {
@@ -956,30 +953,22 @@ mod tests {
         let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
         // A (Kim, in February) moves to 10 March with Lee, whom B holds
         // on 10 March until B moves to 20 April with Kim.
-        let (before_b, _) = on("b", "03-10", "lee");
-        let held: BTreeMap<Uuid, Held> = [
-            (
-                a,
-                Held::of(vec!["kim".to_owned()], &on("a", "02-03", "kim").0),
-            ),
-            (b, Held::of(vec!["lee".to_owned()], &before_b)),
-        ]
-        .into();
-        let mut changes = vec![
-            moved(a, on("a", "03-10", "lee")),
-            moved(b, on("b", "04-20", "kim")),
-        ];
-        in_announcement_order(&mut changes, &held);
-        assert_eq!(ids(&changes), [b, a]);
-
+        assert_eq!(order(&on("a", "02-03", "kim").0), [b, a]);
         // Kim and Lee swapped between the two, each in the other's month:
         // neither order staffs both, and the plan's order stands.
+        assert_eq!(order(&on("a", "04-21", "kim").0), [a, b]);
+    }
+
+    /// The order of A's move to 10 March with Lee and B's to 20 April with
+    /// Kim, when A held Kim at `a_before` and B held Lee on 10 March.
+    fn order(a_before: &PlannedWorkshop) -> Vec<Uuid> {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
         let held: BTreeMap<Uuid, Held> = [
+            (a, Held::of(vec!["kim".to_owned()], a_before)),
             (
-                a,
-                Held::of(vec!["kim".to_owned()], &on("a", "04-21", "kim").0),
+                b,
+                Held::of(vec!["lee".to_owned()], &on("b", "03-10", "lee").0),
             ),
-            (b, Held::of(vec!["lee".to_owned()], &before_b)),
         ]
         .into();
         let mut changes = vec![
@@ -987,7 +976,7 @@ mod tests {
             moved(b, on("b", "04-20", "kim")),
         ];
         in_announcement_order(&mut changes, &held);
-        assert_eq!(ids(&changes), [a, b]);
+        ids(&changes)
     }
 
     #[test]

@@ -664,23 +664,30 @@ fn formats(request: &Request) -> Vec<Format> {
     }
 }
 
-/// What an expert assigned to the slot is held for: its sessions, and a
-/// travel day either side in person (assignment's `period_of`).
+/// What an expert assigned to the slot is held for ([`hold_period_of`]).
 fn hold_period(layout: &SlotLayout) -> (DateTime<Utc>, DateTime<Utc>) {
-    let start = layout
-        .sessions
+    hold_period_of(layout.format, &layout.sessions)
+}
+
+/// What an expert staffing `sessions` in `format` is held for: the
+/// sessions, and a travel day either side in person (assignment's
+/// `period_of`). No sessions hold nothing, at the epoch.
+pub(crate) fn hold_period_of(
+    format: Format,
+    sessions: &[Session],
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = sessions
         .iter()
         .map(|s| s.start)
         .min()
         .unwrap_or(DateTime::UNIX_EPOCH);
-    let end = layout
-        .sessions
+    let end = sessions
         .iter()
         .map(|s| s.end)
         .max()
         .unwrap_or(start)
         .max(start);
-    if layout.format == Format::Virtual {
+    if format == Format::Virtual {
         (start, end)
     } else {
         (start - Duration::days(1), end + Duration::days(1))
