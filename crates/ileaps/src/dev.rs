@@ -73,7 +73,7 @@ pub async fn test(args: Vec<String>) -> Result<()> {
     Ok(())
 }
 
-/// The notifications tests run a real SMTP server, `python3 -m aiosmtpd`.
+/// The notifications tests run a real SMTP server built on Python's aiosmtpd.
 /// Installs it with pip, or else with apt (Debian's python3 refuses pip),
 /// when `python3` cannot import it.
 fn ensure_aiosmtpd() -> Result<()> {

@@ -1,9 +1,11 @@
 """The handler of the tests' SMTP server (test_support::smtp).
 
-Run by aiosmtpd:
-
-    PYTHONPATH=<this folder> python3 -m aiosmtpd -n -l 127.0.0.1:<port> \
-        -c recording_handler.Recorder <folder>
+Run as `python3 recording_handler.py serve <folder> <port>`: an aiosmtpd
+server on 127.0.0.1:<port>, where port 0 lets the kernel pick a free one.
+Once it listens, the port it got is written to `<folder>/port`. Binding here
+and reporting the port, rather than being told a port found free earlier,
+means no other process can take the port in between (when one did, a test's
+client could reach that other server instead and see no SMTP at all).
 
 Every accepted message is stored in <folder> as two files with the same
 name (the time it arrived in nanoseconds and a sequence number, so names sort
@@ -80,12 +82,6 @@ class Recorder:
         self.folder = folder
         self.sequence = itertools.count(1)
 
-    @classmethod
-    def from_cli(cls, parser, *args):
-        if len(args) != 1:
-            parser.error("Recorder takes one argument: the folder to write to")
-        return cls(args[0])
-
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         local_part = local_part_of(address)
         if local_part.startswith("refuse"):
@@ -114,9 +110,38 @@ class Recorder:
         return "250 Message accepted"
 
 
+def serve(folder, port):
+    """Serves SMTP with a Recorder until killed; see the module docs."""
+    from aiosmtpd.smtp import SMTP
+
+    handler = Recorder(folder)
+
+    async def run():
+        loop = asyncio.get_running_loop()
+        # An explicit host name: the default asks the resolver for this
+        # machine's FQDN, which can stall where DNS is slow or absent.
+        server = await loop.create_server(
+            lambda: SMTP(handler, hostname="ileaps-test-smtp"),
+            host="127.0.0.1",
+            port=port,
+        )
+        bound = server.sockets[0].getsockname()[1]
+        write_atomically(os.path.join(folder, "port"), str(bound).encode("ascii"))
+        print("listening on 127.0.0.1:%d" % bound, flush=True)
+        await server.serve_forever()
+
+    asyncio.run(run())
+
+
 if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "serve":
+        serve(sys.argv[2], int(sys.argv[3]))
+        sys.exit(0)
     if sys.argv[1:] != ["parse"]:
-        sys.exit("usage: recording_handler.py parse < message.eml")
+        sys.exit(
+            "usage: recording_handler.py serve <folder> <port>\n"
+            "       recording_handler.py parse < message.eml"
+        )
     record = parse_message(sys.stdin.buffer.read())
     record["mail_from"] = None
     record["rcpt_to"] = []

@@ -1,8 +1,9 @@
 //! [`SmtpServer`]: a real SMTP server per test (Python's aiosmtpd), which
 //! keeps every message it accepts and refuses some recipients on purpose.
 //!
-//! The server runs `smtp/recording_handler.py` (beside this crate's
-//! `Cargo.toml`), which stores each accepted message as raw RFC 5322 bytes
+//! The server is `smtp/recording_handler.py` (beside this crate's
+//! `Cargo.toml`) serving with aiosmtpd; it binds a port of its own choosing
+//! and reports it, and stores each accepted message as raw RFC 5322 bytes
 //! plus a JSON record of its envelope and of the message as Python's `email`
 //! package decodes it. Reading messages with a parser other than the one that
 //! wrote them (lettre) is the point: a test then checks what a real mail
@@ -17,7 +18,7 @@ use crate::paths::unique_dir;
 use crate::wait::eventually;
 use serde::Deserialize;
 use std::io::Write;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::OnceLock;
@@ -26,9 +27,6 @@ use tokio::process::{Child, Command};
 
 /// How long the server may take to listen after it was spawned.
 const START_DEADLINE: Duration = Duration::from_secs(15);
-
-/// Ports tried before giving up on starting the server.
-const START_ATTEMPTS: usize = 3;
 
 /// What to run when aiosmtpd is missing, in every message that says so.
 const INSTALL_HINT: &str = "install it with `python3 -m pip install aiosmtpd` \
@@ -97,9 +95,10 @@ impl ReceivedEmail {
 }
 
 impl SmtpServer {
-    /// Starts a server on a free port and waits until it accepts
-    /// connections. Panics, saying what to install, when python3 or aiosmtpd
-    /// is missing: a test that needs an SMTP server never quietly skips.
+    /// Starts a server on a port the kernel picks and waits until it
+    /// accepts connections. Panics, saying what to install, when python3 or
+    /// aiosmtpd is missing: a test that needs an SMTP server never quietly
+    /// skips.
     pub async fn start() -> SmtpServer {
         require_aiosmtpd();
         let dir = unique_dir("smtp");
@@ -110,20 +109,13 @@ impl SmtpServer {
             dir,
             child: None,
         };
-        // A port found free can be taken by another test before the server
-        // binds it; the server then exits, and another port is tried.
-        let mut failures = Vec::new();
-        for _ in 0..START_ATTEMPTS {
-            server.port = free_port();
-            match server.spawn_and_wait().await {
-                Ok(()) => return server,
-                Err(failure) => failures.push(failure),
-            }
+        // Port 0: the server binds a free port itself and reports it. A port
+        // found free here and handed over could be taken by another test in
+        // between, and a client would then reach that test's server.
+        if let Err(failure) = server.spawn_and_wait(0).await {
+            panic!("could not start the test SMTP server: {failure}");
         }
-        panic!(
-            "could not start the test SMTP server:\n{}",
-            failures.join("\n")
-        );
+        server
     }
 
     /// `smtp://127.0.0.1:<port>`: plain SMTP, no TLS, no authentication.
@@ -185,14 +177,18 @@ impl SmtpServer {
     /// Starts the server again on the same port, after [`stop`](Self::stop).
     pub async fn restart(&mut self) {
         self.stop().await;
-        if let Err(failure) = self.spawn_and_wait().await {
+        if let Err(failure) = self.spawn_and_wait(self.port).await {
             panic!("could not restart the test SMTP server: {failure}");
         }
     }
 
-    /// Spawns aiosmtpd on `self.port` and waits until the port accepts.
-    async fn spawn_and_wait(&mut self) -> Result<(), String> {
+    /// Spawns the server on `port` (0: any free one), waits until it
+    /// reports the port it bound and accepts there, and keeps that port.
+    async fn spawn_and_wait(&mut self, port: u16) -> Result<(), String> {
         let log_path = self.dir.join("server.log");
+        let port_path = self.dir.join("port");
+        // A report left by an earlier run (before a restart) is not this one's.
+        let _ = std::fs::remove_file(&port_path);
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -200,11 +196,10 @@ impl SmtpServer {
             .unwrap_or_else(|error| panic!("could not open {}: {error}", log_path.display()));
         let log_err = log.try_clone().expect("clone the log file handle");
         let child = Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{}", self.port))
-            .args(["-c", "recording_handler.Recorder"])
+            .arg(handler_dir().join("recording_handler.py"))
+            .arg("serve")
             .arg(&self.dir)
-            .env("PYTHONPATH", handler_dir())
+            .arg(port.to_string())
             .env("PYTHONUNBUFFERED", "1")
             .stdin(Stdio::null())
             .stdout(log)
@@ -213,32 +208,38 @@ impl SmtpServer {
             .spawn()
             .unwrap_or_else(|error| panic!("could not run python3 ({error}); {INSTALL_HINT}"));
         self.child = Some(child);
-        self.wait_until_listening().await.map_err(|failure| {
-            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-            format!("{failure}; its log:\n{log}")
-        })
+        self.wait_until_listening(&port_path)
+            .await
+            .map_err(|failure| {
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                format!("{failure}; its log:\n{log}")
+            })
     }
 
-    /// Polls the port until it accepts; fails early if the process exits,
-    /// and at the deadline.
-    async fn wait_until_listening(&mut self) -> Result<(), String> {
-        let address = SocketAddr::from(([127, 0, 0, 1], self.port));
+    /// Polls until the server has reported its port and that port accepts;
+    /// fails early if the process exits, and at the deadline.
+    async fn wait_until_listening(&mut self, port_path: &Path) -> Result<(), String> {
         let until = tokio::time::Instant::now() + START_DEADLINE;
         loop {
-            if tokio::net::TcpStream::connect(address).await.is_ok() {
-                return Ok(());
+            let reported = std::fs::read_to_string(port_path)
+                .ok()
+                .and_then(|text| text.trim().parse::<u16>().ok());
+            if let Some(port) = reported {
+                let address = SocketAddr::from(([127, 0, 0, 1], port));
+                if tokio::net::TcpStream::connect(address).await.is_ok() {
+                    self.port = port;
+                    return Ok(());
+                }
             }
             let child = self.child.as_mut().expect("the server was just spawned");
             if let Ok(Some(status)) = child.try_wait() {
                 self.child = None;
-                return Err(format!(
-                    "the server exited ({status}) before listening on {address}"
-                ));
+                return Err(format!("the server exited ({status}) before listening"));
             }
             if tokio::time::Instant::now() >= until {
                 self.stop().await;
                 return Err(format!(
-                    "the server did not listen on {address} within {START_DEADLINE:?}"
+                    "the server did not listen within {START_DEADLINE:?}"
                 ));
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -304,14 +305,6 @@ fn read_record(json_path: &Path) -> ReceivedEmail {
     message.raw = std::fs::read(&raw_path)
         .unwrap_or_else(|error| panic!("could not read {}: {error}", raw_path.display()));
     message
-}
-
-/// A port nobody listens on right now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("bind a free port on 127.0.0.1")
 }
 
 /// Panics with [`INSTALL_HINT`] unless `python3 -c "import aiosmtpd"` works.
