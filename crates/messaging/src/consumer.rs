@@ -252,8 +252,10 @@ pub trait Handler: Send + Sync + 'static {
 
 /// One message under its own savepoint: its writes stay if it succeeds and
 /// are rolled back if it fails. The outer error is the savepoint machinery's
-/// own (the connection is in trouble).
-async fn handle_fenced<H: Handler + ?Sized>(
+/// own (the connection is in trouble). What the default
+/// [`Handler::handle_batch`] does per message; a handler that overrides it
+/// uses this for the messages it does not handle together.
+pub async fn handle_fenced<H: Handler + ?Sized>(
     handler: &H,
     tx: &mut PgConnection,
     delivery: &Delivery,

@@ -28,7 +28,7 @@ pub mod provision;
 pub mod runtime;
 pub mod schema;
 
-pub use consumer::{ConsumerSpec, Delivery, Handler, HandlerError, run_consumer};
+pub use consumer::{ConsumerSpec, Delivery, Handler, HandlerError, handle_fenced, run_consumer};
 pub use outbox::{Outbox, OutgoingMessage, Relay, RelaySettings};
 pub use provision::{StreamSettings, provision_streams};
 pub use runtime::{ServiceRuntime, TaskError, Tasks};

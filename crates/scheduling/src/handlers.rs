@@ -9,6 +9,7 @@
 //! recorded, a withdrawal already applied or an `unfilled` for a version
 //! that is no longer current changes nothing.
 
+use crate::domain::candidates::OpenEnquiry;
 use crate::domain::{
     Attendee, DateWindow, DaySpan, Decision, PlannedWorkshop, Request, Rules, Session,
     UnschedulableCode, next_slot, plan,
@@ -24,9 +25,9 @@ use contract::proto::workshop::v1::{
     WorkshopUnschedulable,
 };
 use contract::{Service, subjects};
-use messaging::{Delivery, Handler, HandlerError, Outbox, OutgoingMessage};
+use messaging::{Delivery, Handler, HandlerError, Outbox, OutgoingMessage, handle_fenced};
 use sqlx::PgConnection;
-use tracing::{debug, info, warn};
+use tracing::{Instrument, debug, info, warn};
 use uuid::Uuid;
 
 /// The namespace of workshop ids: a workshop's id is the UUIDv5 of the
@@ -66,14 +67,61 @@ impl SchedulingHandler {
         countries
     }
 
-    /// `enquiry.received`: record the enquiry, plan it, announce the plan.
+    /// `enquiry.received`, one or a burst that queued up (in stream order):
+    /// record each, plan the new ones together in one solve, announce the
+    /// plan. An enquiry already recorded (a redelivery) plans nothing.
     async fn received(
         &self,
         tx: &mut PgConnection,
-        event: EnquiryReceived,
+        events: &[EnquiryReceived],
     ) -> Result<(), HandlerError> {
-        let request = request_of(&event)?;
+        let requests = events
+            .iter()
+            .map(request_of)
+            .collect::<Result<Vec<_>, _>>()?;
         store::lock_planning(tx).await?;
+        let mut newcomers = Vec::with_capacity(events.len());
+        for (event, request) in events.iter().zip(requests) {
+            if self.record(tx, event, &request).await? {
+                newcomers.push(OpenEnquiry {
+                    request,
+                    beneficiary: event.priority,
+                });
+            } else {
+                debug!(enquiry_id = %event.enquiry_id, "enquiry already planned");
+            }
+        }
+        if newcomers.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = newcomers
+            .iter()
+            .map(|n| n.request.attendee.enquiry_id.clone())
+            .collect();
+        store::record_planned_together(tx, &ids).await?;
+        let countries = |attendees: &[&Attendee]| self.holiday_countries(attendees.iter().copied());
+        match replan::received(tx, &newcomers, &self.rules, countries).await? {
+            Ok(changes) => return self.apply(tx, &newcomers, changes).await,
+            Err(Skipped::NoRoster) => {
+                debug!(enquiries = ?ids, "no roster known yet: planned first-fit");
+            }
+            Err(Skipped::Failed(why)) => {
+                warn!(enquiries = ?ids, %why, "the optimiser could not plan; planned first-fit");
+            }
+        }
+        for newcomer in &newcomers {
+            self.first_fit(tx, &newcomer.request).await?;
+        }
+        Ok(())
+    }
+
+    /// Stores a received enquiry; `false` when it was already stored.
+    async fn record(
+        &self,
+        tx: &mut PgConnection,
+        event: &EnquiryReceived,
+        request: &Request,
+    ) -> Result<bool, HandlerError> {
         let recorded = store::insert_enquiry(
             tx,
             &NewEnquiry {
@@ -87,27 +135,13 @@ impl SchedulingHandler {
                 languages: event.languages.clone(),
                 format: request.attendee.format,
                 time_zone: &event.time_zone,
-                country: country_of(&event),
+                country: country_of(event),
                 priority: event.priority,
                 received_at: request.attendee.received_at,
             },
         )
         .await?;
-        if !recorded {
-            debug!(enquiry_id = %event.enquiry_id, "enquiry already planned");
-            return Ok(());
-        }
-        let countries = |attendees: &[&Attendee]| self.holiday_countries(attendees.iter().copied());
-        match replan::received(tx, &request, event.priority, &self.rules, countries).await? {
-            Ok(changes) => return self.apply(tx, &request, changes).await,
-            Err(Skipped::NoRoster) => {
-                debug!(enquiry_id = %event.enquiry_id, "no roster known yet: planned first-fit");
-            }
-            Err(Skipped::Failed(why)) => {
-                warn!(enquiry_id = %event.enquiry_id, %why, "the optimiser could not plan; planned first-fit");
-            }
-        }
-        self.first_fit(tx, &request).await
+        Ok(recorded)
     }
 
     /// Plans `request` (stored) first-fit: join a planned workshop, else the
@@ -189,15 +223,13 @@ impl SchedulingHandler {
         Ok((plan(request, &calendar, &self.rules), calendar))
     }
 
-    /// Stores and announces what the optimiser decided for a new enquiry.
+    /// Stores and announces what the optimiser decided for new enquiries.
     async fn apply(
         &self,
         tx: &mut PgConnection,
-        request: &Request,
+        newcomers: &[OpenEnquiry],
         changes: Vec<Change>,
     ) -> Result<(), HandlerError> {
-        let enquiry_id = &request.attendee.enquiry_id;
-        let city = &request.attendee.city;
         let mut messages = Vec::new();
         for change in changes {
             match change {
@@ -216,23 +248,44 @@ impl SchedulingHandler {
                     info!(workshop_id = %id, version = workshop.version, %reason, "workshop moved");
                     messages.push(rescheduled(&workshop, &reason, &proposed(&team)));
                 }
-                Change::Joined { id, workshop, team } => {
+                Change::Joined {
+                    id,
+                    workshop,
+                    team,
+                    enquiries,
+                } => {
                     let row = store::find_workshop(tx, id)
                         .await?
                         .ok_or_else(|| HandlerError::permanent("the joined workshop vanished"))?;
                     store::update_workshop(tx, id, &workshop, reschedules_of(row.reschedules))
                         .await?;
-                    store::mark_scheduled(tx, enquiry_id, id, workshop.version).await?;
-                    info!(%enquiry_id, workshop_id = %id, version = workshop.version, %city, "city joins a workshop");
+                    for enquiry_id in &enquiries {
+                        store::mark_scheduled(tx, enquiry_id, id, workshop.version).await?;
+                        let city = city_of(&workshop, enquiry_id);
+                        info!(%enquiry_id, workshop_id = %id, version = workshop.version, %city, "city joins a workshop");
+                    }
                     messages.push(scheduled(&workshop, &proposed(&team)));
                 }
                 Change::Created { id, workshop, team } => {
                     store::insert_workshop(tx, &workshop, id).await?;
-                    store::mark_scheduled(tx, enquiry_id, id, workshop.version).await?;
-                    info!(%enquiry_id, workshop_id = %id, %city, format = workshop.format.as_str_name(), lead = %team.lead, "workshop planned");
+                    for attendee in &workshop.attendees {
+                        let (enquiry_id, city) = (&attendee.enquiry_id, &attendee.city);
+                        store::mark_scheduled(tx, enquiry_id, id, workshop.version).await?;
+                        info!(%enquiry_id, workshop_id = %id, %city, format = workshop.format.as_str_name(), lead = %team.lead, "workshop planned");
+                    }
                     messages.push(scheduled(&workshop, &proposed(&team)));
                 }
-                Change::Unserved => {
+                Change::Unserved { enquiry_id } => {
+                    let Some(request) = newcomers
+                        .iter()
+                        .map(|n| &n.request)
+                        .find(|r| r.attendee.enquiry_id == enquiry_id)
+                    else {
+                        return Err(HandlerError::permanent(
+                            "the re-plan left an enquiry it was not given unserved",
+                        ));
+                    };
+                    let city = &request.attendee.city;
                     // The calendar alone leaves no date: first-fit says what
                     // stood in the way. Dates fit but nobody can staff any of
                     // them: every date was tried for an expert.
@@ -245,7 +298,7 @@ impl SchedulingHandler {
                     };
                     store::mark_unschedulable(
                         tx,
-                        std::slice::from_ref(enquiry_id),
+                        std::slice::from_ref(&enquiry_id),
                         code.as_str(),
                         &detail,
                     )
@@ -496,7 +549,7 @@ impl Handler for SchedulingHandler {
         match delivery.subject.as_str() {
             subjects::ENQUIRY_RECEIVED => {
                 if let Some(event) = delivery.event::<EnquiryReceived>()? {
-                    self.received(tx, event).await?;
+                    self.received(tx, std::slice::from_ref(&event)).await?;
                 }
             }
             subjects::ENQUIRY_WITHDRAWN => {
@@ -521,9 +574,98 @@ impl Handler for SchedulingHandler {
         Ok(())
     }
 
+    /// Runs of consecutive `enquiry.received` (at most
+    /// [`Rules::plan_batch`]) are planned together, in one solve: a burst
+    /// costs one re-plan, not one per enquiry, and is planned as a whole.
+    /// Everything else, and a run that fails, goes message by message.
+    async fn handle_batch(
+        &self,
+        tx: &mut PgConnection,
+        deliveries: &[&Delivery],
+    ) -> Result<Vec<Result<(), HandlerError>>, HandlerError> {
+        let mut results = Vec::with_capacity(deliveries.len());
+        let mut rest = deliveries;
+        while let Some((&first, after)) = rest.split_first() {
+            let events = self.burst(rest);
+            if events.len() > 1 {
+                let (run, remaining) = rest.split_at(events.len());
+                sqlx::query("SAVEPOINT burst").execute(&mut *tx).await?;
+                let planned = self
+                    .received(tx, &events)
+                    .instrument(first.span().clone())
+                    .await;
+                match planned {
+                    Ok(()) => {
+                        sqlx::query("RELEASE SAVEPOINT burst")
+                            .execute(&mut *tx)
+                            .await?;
+                        results.extend(run.iter().map(|_| Ok(())));
+                    }
+                    Err(failure) => {
+                        // One city's enquiry never costs another's: each is
+                        // tried again on its own.
+                        warn!(enquiries = run.len(), error = %failure, "a burst could not be planned together; planning its enquiries one by one");
+                        sqlx::query("ROLLBACK TO SAVEPOINT burst")
+                            .execute(&mut *tx)
+                            .await?;
+                        for delivery in run {
+                            results.push(self.one(tx, delivery).await?);
+                        }
+                    }
+                }
+                rest = remaining;
+            } else {
+                results.push(self.one(tx, first).await?);
+                rest = after;
+            }
+        }
+        Ok(results)
+    }
+
     fn committed(&self) {
         self.outbox.wake_relay();
     }
+}
+
+impl SchedulingHandler {
+    /// The `enquiry.received` events that open `deliveries`, decoded, up to
+    /// [`Rules::plan_batch`]; the run stops at the first other message or
+    /// one that does not decode into a request (that one is handled, and
+    /// refused, on its own).
+    fn burst(&self, deliveries: &[&Delivery]) -> Vec<EnquiryReceived> {
+        let limit = self.rules.plan_batch.max(1) as usize;
+        deliveries
+            .iter()
+            .take(limit)
+            .map_while(|delivery| {
+                if delivery.subject != subjects::ENQUIRY_RECEIVED {
+                    return None;
+                }
+                let event = delivery.event::<EnquiryReceived>().ok().flatten()?;
+                request_of(&event).is_ok().then_some(event)
+            })
+            .collect()
+    }
+
+    /// One message under its own savepoint, as the default batch path does.
+    async fn one(
+        &self,
+        tx: &mut PgConnection,
+        delivery: &Delivery,
+    ) -> Result<Result<(), HandlerError>, HandlerError> {
+        Ok(handle_fenced(self, tx, delivery)
+            .instrument(delivery.span().clone())
+            .await?)
+    }
+}
+
+/// The city of `enquiry_id` among the workshop's attendees.
+fn city_of<'a>(workshop: &'a PlannedWorkshop, enquiry_id: &str) -> &'a str {
+    workshop
+        .attendees
+        .iter()
+        .find(|a| a.enquiry_id == enquiry_id)
+        .map_or("", |a| a.city.as_str())
 }
 
 /// The enquiry's country as stored: `None` when the event has none (a

@@ -25,7 +25,10 @@
 //!
 //! - `enquiry.received` → store the enquiry → [`replan::received`]: the
 //!   optimiser plans it together with the workshops it could join or
-//!   competes with (not frozen), knowing who can staff each date: a move
+//!   competes with (not frozen), knowing who can staff each date. When
+//!   enquiries queue up, consecutive ones (up to
+//!   [`domain::Rules::plan_batch`]) are planned together in one solve, and
+//!   which were is recorded. The plan comes out as a move
 //!   (`workshop.rescheduled` with its reason), a join (`workshop.scheduled`,
 //!   next version), a new workshop (`workshop.scheduled` version 1), each
 //!   with its proposed team, or `workshop.unschedulable`
@@ -50,9 +53,11 @@
 //! events are then handled in the stream's order, so the same events in the
 //! same order give the same plan. Workshop ids are UUIDv5 of the enquiry that
 //! created them, and attendees are listed in the order they joined, so the
-//! plan is the same down to its ids and event bodies. Beneficiary cities'
-//! `priority` is stored but does not reorder planning: reordering within a
-//! pulled batch would make the plan depend on how messages were batched.
+//! plan is the same down to its ids and event bodies. Enquiries that queued
+//! up are planned together, and the optimiser then serves beneficiary
+//! cities' first among them; so a plan also depends on which enquiries were
+//! planned together, and that is recorded (`planned_with`): the same events
+//! planned in the same groups give the same plan.
 //!
 //! # Replicas
 //!

@@ -1,17 +1,21 @@
-//! Re-planning around a new enquiry with the optimiser (`planner`): the
-//! enquiry and the planned workshops it could join or competes with are
-//! solved together, everything else held fixed, and the answer comes back
-//! as [`Change`]s for the handler to store and announce.
+//! Re-planning around new enquiries with the optimiser (`planner`): the
+//! new enquiries (one, or a burst that queued up: see [`received`]) and the
+//! planned workshops they could join or compete with are solved together,
+//! everything else held fixed, and the answer comes back as [`Change`]s for
+//! the handler to store and announce.
 //!
 //! # What is re-planned
 //!
 //! A *neighbourhood* ([`store::neighbourhood`], at most
-//! [`Rules::replan_workshops`]): joint workshops of the new enquiry's kind
-//! and primary topic, which it might join (after a move, if need be), then
-//! workshops whose days meet its window, which compete with it for days and
-//! experts. Nothing that starts within [`Rules::freeze_horizon`] of the
-//! enquiry's arrival is in it: frozen workshops never move. The rest of the
-//! calendar, and every expert hold outside the neighbourhood, is fixed.
+//! [`Rules::replan_workshops`] per new enquiry): joint workshops of the new
+//! enquiry's kind and primary topic, which it might join (after a move, if
+//! need be), then workshops whose days meet its window, which compete with
+//! it for days and experts. A burst's neighbourhood takes the nearest of
+//! each enquiry's in turn, up to twice [`Rules::replan_workshops`] in all,
+//! so one solve stays about the size of two. Nothing that starts within
+//! [`Rules::freeze_horizon`] of the latest arrival is in it: frozen
+//! workshops never move. The rest of the calendar, and every expert hold
+//! outside the neighbourhood, is fixed.
 //!
 //! Each workshop in the neighbourhood is kept whole and served; it may move
 //! to other dates every one of its cities can attend, in its format, while
@@ -30,8 +34,10 @@
 //! # Deterministic
 //!
 //! The neighbourhood is read in a fixed order, the solver's budget is
-//! counted in nodes, and the freeze horizon counts from the enquiry's
-//! `received_at`, never from the clock: the same events give the same plan.
+//! counted in nodes, and the freeze horizon counts from the enquiries'
+//! `received_at`, never from the clock: the same events, planned in the
+//! same batches, give the same plan. Which enquiries were planned together
+//! is recorded ([`store::record_planned_together`]) for a replay to follow.
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use contract::proto::common::v1::{EnquiryKind, Topic};
@@ -68,22 +74,24 @@ pub enum Change {
         team: Team,
         reason: String,
     },
-    /// The new enquiry joins a planned workshop: `workshop` has it among
-    /// its attendees, at the next version.
+    /// New enquiries (`enquiries`, by id) join a planned workshop:
+    /// `workshop` has them among its attendees, at the next version.
     Joined {
         id: Uuid,
         workshop: PlannedWorkshop,
         team: Team,
+        enquiries: Vec<String>,
     },
-    /// A new workshop or mission for the new enquiry, at version 1.
+    /// A new workshop or mission, at version 1, for the new enquiries it
+    /// lists as attendees (several when a burst is planned together).
     Created {
         id: Uuid,
         workshop: PlannedWorkshop,
         team: Team,
     },
-    /// The new enquiry cannot be served: no date in its window that the
+    /// This new enquiry cannot be served: no date in its window that the
     /// rules allow has an expert free to staff it.
-    Unserved,
+    Unserved { enquiry_id: String },
 }
 
 /// Why the optimiser was not used for this enquiry (the caller plans it
@@ -96,14 +104,12 @@ pub enum Skipped {
     Failed(String),
 }
 
-/// The new enquiry's index among a re-plan's open enquiries: it comes first.
-const NEWCOMER: usize = 0;
-
-/// Plans `request` (already stored) together with its neighbourhood.
+/// Plans `newcomers` (already stored, in the order they arrived) together
+/// with their neighbourhood: one enquiry, or a burst that queued up, in one
+/// solve. They are the first open enquiries of the model, `0..n`.
 pub async fn received(
     tx: &mut PgConnection,
-    request: &Request,
-    beneficiary: bool,
+    newcomers: &[OpenEnquiry],
     rules: &Rules,
     holiday_countries: impl Fn(&[&crate::domain::Attendee]) -> Vec<String>,
 ) -> Result<Result<Vec<Change>, Skipped>, HandlerError> {
@@ -111,28 +117,19 @@ pub async fn received(
     if roster.is_empty() {
         return Ok(Err(Skipped::NoRoster));
     }
-    let attendee = &request.attendee;
-    let window = DaySpan::new(attendee.window.start, attendee.window.end);
-    let frozen_until = programme_day(attendee.received_at + rules.freeze_horizon);
-    let joinable = (request.kind == EnquiryKind::JointWorkshop)
-        .then(|| request.primary_topic().map(|topic| (request.kind, topic)))
-        .flatten();
-    let rows = store::neighbourhood(
-        tx,
-        &NeighbourhoodQuery {
-            joinable,
-            window,
-            after: frozen_until,
-            limit: i64::from(rules.replan_workshops),
-        },
-    )
-    .await?;
+    let Some(latest) = newcomers
+        .iter()
+        .map(|n| n.request.attendee.received_at)
+        .max()
+    else {
+        return Ok(Ok(Vec::new()));
+    };
+    let frozen_until = programme_day(latest + rules.freeze_horizon);
+    let rows = neighbourhood(tx, newcomers, frozen_until, rules).await?;
+    let arrivals: Vec<usize> = (0..newcomers.len()).collect();
 
-    // The open enquiries: the new one first, then each workshop's.
-    let mut open = vec![OpenEnquiry {
-        request: request.clone(),
-        beneficiary,
-    }];
+    // The open enquiries: the new ones first, then each workshop's.
+    let mut open = newcomers.to_vec();
     let mut planned: Vec<(WorkshopRow, PlannedWorkshop)> = Vec::new();
     for (row, attendees) in rows {
         match row.to_planned(&attendees) {
@@ -200,12 +197,12 @@ pub async fn received(
     // The whole model: every planned workshop with moves left may move.
     let whole = match all.clone().with_current(&current) {
         Ok(bridge) => {
-            bridge.with_nearest_alternatives(rules.replan_alternatives as usize, NEWCOMER)
+            bridge.with_nearest_alternatives(rules.replan_alternatives as usize, &arrivals)
         }
         Err(stale) => return Ok(Err(Skipped::Failed(stale.to_string()))),
     };
     let (bridge, outcome, stages) = if !movable
-        || settled_without_moves(&still, &whole, &first.plan)
+        || settled_without_moves(&still, &whole, &first.plan, &arrivals)
     {
         (still, first, 1)
     } else {
@@ -261,7 +258,7 @@ pub async fn received(
                 .collect();
             let narrow = match all.with_current(&moved) {
                 Ok(narrow) => {
-                    narrow.with_nearest_alternatives(rules.replan_alternatives as usize, NEWCOMER)
+                    narrow.with_nearest_alternatives(rules.replan_alternatives as usize, &arrivals)
                 }
                 Err(stale) => return Ok(Err(Skipped::Failed(stale.to_string()))),
             };
@@ -281,7 +278,8 @@ pub async fn received(
         }
     };
     info!(
-        enquiry_id = %attendee.enquiry_id,
+        enquiry_id = %newcomers[0].request.attendee.enquiry_id,
+        together = newcomers.len(),
         workshops = planned.len(),
         stages,
         variables = outcome.variables,
@@ -297,7 +295,14 @@ pub async fn received(
         Ok(groups) => groups,
         Err(error) => return Ok(Err(Skipped::Failed(error.to_string()))),
     };
-    let mut changes = changes(request, &open, &planned, &groups, &bridge.layouts, rules);
+    let mut changes = changes(
+        newcomers.len(),
+        &open,
+        &planned,
+        &groups,
+        &bridge.layouts,
+        rules,
+    );
     let held: BTreeMap<Uuid, Held> = planned
         .iter()
         .zip(&current)
@@ -308,6 +313,59 @@ pub async fn received(
         .collect();
     in_announcement_order(&mut changes, &held);
     Ok(Ok(changes))
+}
+
+/// The planned workshops a re-plan of `newcomers` may change: each one's
+/// neighbourhood ([`store::neighbourhood`]), taken in turn (the first
+/// nearest of each, then the second, …) without repeats, at most
+/// [`Rules::replan_workshops`] for one enquiry and twice that for a burst.
+async fn neighbourhood(
+    tx: &mut PgConnection,
+    newcomers: &[OpenEnquiry],
+    frozen_until: NaiveDate,
+    rules: &Rules,
+) -> Result<Vec<(WorkshopRow, Vec<store::AttendeeRow>)>, HandlerError> {
+    let mut each = Vec::with_capacity(newcomers.len());
+    for newcomer in newcomers {
+        let request = &newcomer.request;
+        let joinable = (request.kind == EnquiryKind::JointWorkshop)
+            .then(|| request.primary_topic().map(|topic| (request.kind, topic)))
+            .flatten();
+        let window = request.attendee.window;
+        let rows = store::neighbourhood(
+            tx,
+            &NeighbourhoodQuery {
+                joinable,
+                window: DaySpan::new(window.start, window.end),
+                after: frozen_until,
+                limit: i64::from(rules.replan_workshops),
+            },
+        )
+        .await?;
+        each.push(rows.into_iter());
+    }
+    let limit = if newcomers.len() > 1 {
+        2 * rules.replan_workshops as usize
+    } else {
+        rules.replan_workshops as usize
+    };
+    let mut taken = BTreeSet::new();
+    let mut rows = Vec::new();
+    while rows.len() < limit {
+        let mut any = false;
+        for list in &mut each {
+            if let Some((row, attendees)) = list.next() {
+                any = true;
+                if rows.len() < limit && taken.insert(row.id) {
+                    rows.push((row, attendees));
+                }
+            }
+        }
+        if !any {
+            break;
+        }
+    }
+    Ok(rows)
 }
 
 /// A later date for a planned workshop that nobody could staff where it
@@ -540,21 +598,30 @@ fn up_to_grouping(score: &planner::Score) -> (usize, usize, usize, usize, usize)
 }
 
 /// Whether `plan`, made with every planned workshop kept in place, is the
-/// optimum of the `whole` model, where they may move. It is when the new
-/// enquiry is served and either joined a planned workshop or could not join
-/// any after a move ([`could_join_after_a_move`]): everything is then served
-/// (planned workshops always are), with the fewest workshops possible (no
-/// planned one can merge with another) and no move; a move ranks above the
-/// load and the dates, so it could only cost. Otherwise moves might serve
-/// the enquiry or let it join, and the whole model must be solved.
-fn settled_without_moves(kept: &Candidates, whole: &Candidates, plan: &planner::Plan) -> bool {
-    let Some(slot) = plan.served_in.get(NEWCOMER).copied().flatten() else {
-        return false;
-    };
-    let joined = kept.instance.current.iter().any(|c| c.slot == slot);
-    joined
-        || !kept.instance.slots[slot].shared
-        || !could_join_after_a_move(&whole.instance, NEWCOMER)
+/// optimum of the `whole` model, where they may move. It is when every new
+/// enquiry (`newcomers`) is served and either joined a planned workshop or
+/// could not join any after a move ([`could_join_after_a_move`]):
+/// everything is then served (planned workshops always are), with the
+/// fewest workshops possible (no planned one can merge with another, and
+/// new ones grouped as well as they could be in the first model) and no
+/// move; a move ranks above the load and the dates, so it could only cost.
+/// Otherwise moves might serve one or let it join, and the whole model must
+/// be solved.
+fn settled_without_moves(
+    kept: &Candidates,
+    whole: &Candidates,
+    plan: &planner::Plan,
+    newcomers: &[usize],
+) -> bool {
+    newcomers.iter().all(|&newcomer| {
+        let Some(slot) = plan.served_in.get(newcomer).copied().flatten() else {
+            return false;
+        };
+        let joined = kept.instance.current.iter().any(|c| c.slot == slot);
+        joined
+            || !kept.instance.slots[slot].shared
+            || !could_join_after_a_move(&whole.instance, newcomer)
+    })
 }
 
 /// Whether enquiry `newcomer` could join a planned workshop somewhere it may
@@ -597,59 +664,63 @@ fn could_join_after_a_move(instance: &planner::Instance, newcomer: usize) -> boo
     })
 }
 
-/// The plan's groups as changes to what was planned.
+/// The plan's groups as changes to what was planned. The new enquiries
+/// are `open[..newcomers]`; the planned workshops' follow, in order. Moves
+/// come in the plan's order; joins, new workshops and the unserved in the
+/// order their first new enquiry arrived.
 fn changes(
-    request: &Request,
+    newcomers: usize,
     open: &[OpenEnquiry],
     planned: &[(WorkshopRow, PlannedWorkshop)],
     groups: &[PlannedGroup],
     layouts: &[crate::domain::candidates::SlotLayout],
     rules: &Rules,
 ) -> Vec<Change> {
-    let newcomer = &request.attendee;
-    let mut changes = Vec::new();
-    let mut placed = false;
+    let mut moves = Vec::new();
+    // Each with the index of its first new enquiry, to sort by arrival.
+    let mut arrivals: Vec<(usize, Change)> = Vec::new();
+    let mut placed = vec![false; newcomers];
     // Index of the first open enquiry of each planned workshop.
     let mut first_of = Vec::with_capacity(planned.len());
-    let mut next = 1;
+    let mut next = newcomers;
     for (_, workshop) in planned {
         first_of.push(next);
         next += workshop.attendees.len();
     }
+    let arrived = enquiries_of(&open[..newcomers]);
     for group in groups {
         let team = Team {
             lead: group.lead.clone(),
             support: group.support.clone(),
         };
-        let joins = group.enquiries.contains(&0);
+        let joiners: Vec<usize> = group
+            .enquiries
+            .iter()
+            .copied()
+            .filter(|&e| e < newcomers)
+            .collect();
         let continues = first_of
             .iter()
             .position(|first| group.enquiries.contains(first));
-        match continues {
-            Some(w) => {
+        match (continues, joiners.first()) {
+            (Some(w), _) => {
                 let (row, before) = &planned[w];
                 let mut workshop = before.clone();
                 if group.sessions != before.sessions {
                     workshop.sessions = group.sessions.clone();
                     workshop.version = workshop.version.saturating_add(1);
-                    let reason = if joins {
-                        format!(
-                            "moved to {} so that {} can join",
-                            dates(&group.sessions, workshop.time_zone),
-                            newcomer.city
-                        )
+                    let when = dates(&group.sessions, workshop.time_zone);
+                    let reason = if joiners.is_empty() {
+                        format!("moved to {when} to make room for {arrived}")
                     } else {
-                        format!(
-                            "moved to {} to make room for an enquiry of {}",
-                            dates(&group.sessions, workshop.time_zone),
-                            newcomer.city
-                        )
+                        let joining = city_names(joiners.iter().map(|&e| &open[e]));
+                        format!("moved to {when} so that {joining} can join")
                     };
                     // A move made for a join is announced before it, with
                     // the cities it has until then: propose the support the
                     // joined group needs only if they need one already
                     // (assignment reads each version's proposal on its own).
-                    let team_now = if joins && !workshop.needs_support(rules) {
+                    let team_now = if !joiners.is_empty() && !workshop.needs_support(rules) {
                         Team {
                             support: None,
                             ..team.clone()
@@ -657,57 +728,109 @@ fn changes(
                     } else {
                         team.clone()
                     };
-                    changes.push(Change::Moved {
+                    moves.push(Change::Moved {
                         id: row.id,
                         workshop: workshop.clone(),
                         team: team_now,
                         reason,
                     });
                 }
-                if joins {
-                    workshop.admit(newcomer.clone(), rules);
-                    workshop.cover_topics(&request.topics);
-                    changes.push(Change::Joined {
-                        id: row.id,
-                        workshop,
-                        team,
-                    });
-                    placed = true;
+                if let Some(&first) = joiners.first() {
+                    // One new version, however many cities join at once.
+                    let version = workshop.version.saturating_add(1);
+                    for &e in &joiners {
+                        workshop.admit(open[e].request.attendee.clone(), rules);
+                        workshop.cover_topics(&open[e].request.topics);
+                        placed[e] = true;
+                    }
+                    workshop.version = version;
+                    let enquiries = joiners
+                        .iter()
+                        .map(|&e| open[e].request.attendee.enquiry_id.clone())
+                        .collect();
+                    arrivals.push((
+                        first,
+                        Change::Joined {
+                            id: row.id,
+                            workshop,
+                            team,
+                            enquiries,
+                        },
+                    ));
                 }
             }
-            None if joins => {
+            (None, Some(&first)) => {
                 let layout = &layouts[group.slot];
+                let founder = &open[first].request;
                 let id = Uuid::new_v5(
                     &crate::handlers::WORKSHOP_NAMESPACE,
-                    newcomer.enquiry_id.as_bytes(),
+                    founder.attendee.enquiry_id.as_bytes(),
                 );
-                let workshop = PlannedWorkshop {
+                let mut workshop = PlannedWorkshop {
                     id: id.to_string(),
                     version: 1,
                     kind: layout.kind,
-                    topics: request.topics.clone(),
+                    topics: founder.topics.clone(),
                     format: layout.format,
                     host_city: layout.host_city.clone(),
                     time_zone: layout.time_zone,
                     sessions: group.sessions.clone(),
-                    attendees: vec![newcomer.clone()],
+                    attendees: Vec::new(),
                     languages: group.languages.clone(),
                 };
-                changes.push(Change::Created { id, workshop, team });
-                placed = true;
+                for &e in &joiners {
+                    workshop.attendees.push(open[e].request.attendee.clone());
+                    workshop.cover_topics(&open[e].request.topics);
+                    placed[e] = true;
+                }
+                arrivals.push((first, Change::Created { id, workshop, team }));
             }
-            None => {
-                // A group of neither the newcomer nor a planned workshop:
+            (None, None) => {
+                // A group of neither a new enquiry nor a planned workshop:
                 // the model keeps every planned workshop whole, so this is
-                // a bug; the enquiry is reported unserved rather than lost.
+                // a bug; its enquiries are left as they were rather than
+                // lost.
                 warn!(slot = group.slot, enquiries = ?group.enquiries.iter().map(|e| &open[*e].request.attendee.enquiry_id).collect::<Vec<_>>(), "a group the re-plan cannot place");
             }
         }
     }
-    if !placed {
-        changes.push(Change::Unserved);
+    for (e, placed) in placed.into_iter().enumerate() {
+        if !placed {
+            let enquiry_id = open[e].request.attendee.enquiry_id.clone();
+            arrivals.push((e, Change::Unserved { enquiry_id }));
+        }
     }
-    changes
+    arrivals.sort_by_key(|(first, _)| *first);
+    moves.extend(arrivals.into_iter().map(|(_, change)| change));
+    moves
+}
+
+/// "an enquiry of makassar", or "enquiries of makassar and colombo": what
+/// a move made room for, for a reason a person reads.
+fn enquiries_of(enquiries: &[OpenEnquiry]) -> String {
+    let cities = city_names(enquiries.iter());
+    if enquiries.len() == 1 {
+        format!("an enquiry of {cities}")
+    } else {
+        format!("enquiries of {cities}")
+    }
+}
+
+/// "makassar", or "makassar, hulhumale and colombo": the cities of
+/// `enquiries`, each once, in order.
+fn city_names<'a>(enquiries: impl Iterator<Item = &'a OpenEnquiry>) -> String {
+    let mut cities: Vec<&str> = Vec::new();
+    for enquiry in enquiries {
+        let city = enquiry.request.attendee.city.as_str();
+        if !cities.contains(&city) {
+            cities.push(city);
+        }
+    }
+    match cities.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
 }
 
 /// Who a planned workshop holds, and when, as assignment holds them.
@@ -943,7 +1066,7 @@ mod tests {
                 Change::Moved { id, .. }
                 | Change::Joined { id, .. }
                 | Change::Created { id, .. } => *id,
-                Change::Unserved => Uuid::nil(),
+                Change::Unserved { .. } => Uuid::nil(),
             })
             .collect()
     }
@@ -1004,6 +1127,7 @@ mod tests {
                 id: c,
                 workshop: workshop("c"),
                 team: team(),
+                enquiries: vec!["e".to_owned()],
             },
         ];
         in_announcement_order(&mut changes, &BTreeMap::new());
@@ -1013,7 +1137,7 @@ mod tests {
                 Change::Moved { id, .. } => ("moved", *id),
                 Change::Joined { id, .. } => ("joined", *id),
                 Change::Created { id, .. } => ("created", *id),
-                Change::Unserved => ("unserved", Uuid::nil()),
+                Change::Unserved { .. } => ("unserved", Uuid::nil()),
             })
             .collect();
         assert_eq!(

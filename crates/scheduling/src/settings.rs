@@ -74,6 +74,7 @@ pub fn rules_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Rule
             defaults.replan_alternatives,
             0..=1_000,
         ),
+        plan_batch: env.integer("ILEAPS_PLAN_BATCH", defaults.plan_batch, 1..=100),
         solver_nodes: env.parse(
             "ILEAPS_PLANNER_NODES",
             defaults.solver_nodes,
@@ -136,6 +137,7 @@ mod tests {
             ("ILEAPS_MAX_MOVES", "1"),
             ("ILEAPS_REPLAN_WORKSHOPS", "8"),
             ("ILEAPS_REPLAN_ALTERNATIVES", "7"),
+            ("ILEAPS_PLAN_BATCH", "1"),
             ("ILEAPS_PLANNER_NODES", "100, 20,3"),
         ])
         .unwrap();
@@ -153,6 +155,7 @@ mod tests {
                 max_moves: 1,
                 replan_workshops: 8,
                 replan_alternatives: 7,
+                plan_batch: 1,
                 solver_nodes: [100, 20, 3],
                 ..Rules::default()
             }

@@ -128,6 +128,25 @@ pub async fn find_enquiry(
     .await
 }
 
+/// Records that `ids` (in arrival order) were planned in one solve: each
+/// one's `planned_with` is the first of them.
+pub async fn record_planned_together(
+    conn: &mut PgConnection,
+    ids: &[String],
+) -> Result<(), sqlx::Error> {
+    let Some(first) = ids.first() else {
+        return Ok(());
+    };
+    sqlx::query!(
+        r#"UPDATE scheduling.enquiries SET planned_with = $1 WHERE id = ANY($2)"#,
+        first,
+        ids,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// An enquiry now attends `workshop_id`, since `version`.
 pub async fn mark_scheduled(
     conn: &mut PgConnection,

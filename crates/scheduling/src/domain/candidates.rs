@@ -342,21 +342,20 @@ impl Candidates {
     }
 
     /// Keeps, of each planned workshop's alternatives, the `nearest` whose
-    /// first day is nearest its own and every one the open enquiry
-    /// `newcomer` also lists (where it could join the workshop); `0` keeps
+    /// first day is nearest its own and every one an open enquiry of
+    /// `newcomers` also lists (where it could join the workshop); `0` keeps
     /// them all. Most of a re-plan's model is the staffing of alternatives,
     /// and a move far from a workshop's dates is rarely what serves the
-    /// newcomer.
-    pub fn with_nearest_alternatives(mut self, nearest: usize, newcomer: usize) -> Self {
+    /// newcomers.
+    pub fn with_nearest_alternatives(mut self, nearest: usize, newcomers: &[usize]) -> Self {
         if nearest == 0 {
             return self;
         }
-        let listed: BTreeSet<usize> = self
-            .instance
-            .enquiries
-            .get(newcomer)
-            .map(|e| e.options.iter().map(|o| o.slot).collect())
-            .unwrap_or_default();
+        let listed: BTreeSet<usize> = newcomers
+            .iter()
+            .filter_map(|&e| self.instance.enquiries.get(e))
+            .flat_map(|e| e.options.iter().map(|o| o.slot))
+            .collect();
         let slots = &self.instance.slots;
         for workshop in &mut self.instance.current {
             let from = slots[workshop.slot].span.first;

@@ -63,6 +63,9 @@ pub struct Rules {
     /// The solver's budget per objective level, in branch-and-bound nodes
     /// (deterministic, unlike seconds).
     pub solver_nodes: [u64; 3],
+    /// When enquiries queue up, at most this many consecutive ones are
+    /// planned together in one solve; 1 plans each on its own.
+    pub plan_batch: u32,
     /// Consecutive working days of a joint workshop.
     pub joint_days: u32,
     /// The length of each day's session of a virtual joint workshop.
@@ -106,6 +109,7 @@ impl Default for Rules {
             replan_workshops: 12,
             replan_alternatives: 0,
             solver_nodes: [5_000, 1_000, 500],
+            plan_batch: 8,
             joint_days: 2,
             virtual_joint_session: Duration::hours(3),
             consultation: Duration::hours(2),

@@ -247,6 +247,31 @@ impl TestService {
         .unwrap_or_else(|e| panic!("{country}.ics imports: {e}"))
     }
 
+    /// Stops the service, keeping its database, broker and stream reader:
+    /// what is published meanwhile queues up, as during a burst or an
+    /// outage, and [`resume`](Self::resume) finds it all at once.
+    pub async fn pause(&mut self) {
+        self.shutdown.cancel();
+        if let Some(app) = self.app.take() {
+            app.await.expect("app task").expect("app stops cleanly");
+        }
+    }
+
+    /// Starts the service again after [`pause`](Self::pause).
+    pub async fn resume(&mut self) {
+        let shutdown = CancellationToken::new();
+        let app = App::start(
+            settings(&self._nats.url(), &self._db.url),
+            vec![scheduling::service()],
+            shutdown.clone(),
+        )
+        .await
+        .expect("scheduling starts again");
+        self._stop_on_drop = shutdown.clone().drop_guard();
+        self.shutdown = shutdown;
+        self.app = Some(tokio::spawn(app.wait()));
+    }
+
     pub async fn stop(mut self) {
         self.shutdown.cancel();
         if let Some(app) = self.app.take() {

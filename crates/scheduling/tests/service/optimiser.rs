@@ -185,3 +185,53 @@ async fn a_workshop_moves_at_most_twice_in_its_life() {
     assert_eq!(makassars["cities"].as_array().map(Vec::len), Some(3));
     service.stop().await;
 }
+
+/// Makassar and Colombo queue up while scheduling is down (a burst):
+/// planned together in one solve, they open one workshop at version 1 in
+/// both windows, where one at a time Makassar's would be planned alone and
+/// then moved for Colombo to join. Which enquiries were planned together is
+/// recorded, and the same events in the same groups give the same plan.
+#[tokio::test]
+async fn enquiries_that_queue_up_are_planned_together_in_one_solve() {
+    let (makassar, colombo) = (makassar(), colombo());
+    let mut plans = Vec::new();
+    for _ in 0..2 {
+        let mut service = TestService::spawn().await;
+        service.roster_of(&[expert("kim"), expert("lee")]).await;
+        service.pause().await;
+        service.receive(&makassar).await;
+        service.receive(&colombo).await;
+        service.resume().await;
+
+        let together = service.next().await.scheduled();
+        assert_eq!(together.version, 1, "no move, no second version");
+        let cities: Vec<_> = together.cities.iter().map(|c| c.city.as_str()).collect();
+        assert_eq!(cities, ["makassar", "colombo"]);
+        let (start, _) = span(&together.sessions[0]);
+        assert!(
+            start >= utc("2027-03-14T15:00:00Z"),
+            "inside Colombo's window: {start}"
+        );
+        assert!(!together.proposed_team.is_empty());
+        assert_eq!(service.list().await.len(), 1);
+
+        let recorded: Vec<(String, Option<String>)> = sqlx::query_as(
+            "SELECT id, planned_with FROM scheduling.enquiries ORDER BY received_at, id",
+        )
+        .fetch_all(service.pool())
+        .await
+        .expect("the enquiries are stored");
+        let first = Some(makassar.enquiry_id.clone());
+        assert_eq!(
+            recorded,
+            [
+                (makassar.enquiry_id.clone(), first.clone()),
+                (colombo.enquiry_id.clone(), first),
+            ],
+            "recorded as planned together"
+        );
+        service.stop().await;
+        plans.push(together);
+    }
+    assert_eq!(plans[0], plans[1]);
+}

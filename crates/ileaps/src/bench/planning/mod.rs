@@ -95,6 +95,12 @@ pub struct PlanningArgs {
     /// (docs/planning.md); figures taken with it are a lower bound at best.
     #[arg(long)]
     pub optimum_presolve: bool,
+    /// Enquiries published back to back before waiting for them to settle:
+    /// 1 plays them one at a time (the easiest pace); more makes them queue
+    /// up, as a burst does, and scheduling plans each run together
+    /// (`ILEAPS_PLAN_BATCH`).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub burst: u64,
     /// Where to write the JSON results (default
     /// target/ileaps-bench/planning-seed<n>-<time>.json); with `--seeds`,
     /// one file per seed, named <stem>-seed<n>.json.
@@ -339,7 +345,7 @@ async fn measure(
         let holidays = set_up(&client, &scenario).await?;
         let cpu_before = cpu::CpuTimes::read(infra.nats.pid());
         let started = std::time::Instant::now();
-        let observed = play(&js, &scenario).await?;
+        let observed = play(&js, &scenario, args.burst as usize).await?;
         let play_time = started.elapsed();
         let cpu = cpu::CpuTimes::read(infra.nats.pid())
             .zip(cpu_before)
@@ -426,9 +432,9 @@ async fn set_up(
     Ok(holidays)
 }
 
-/// Publishes the enquiries one at a time, each once the one before has
-/// settled, and returns what the events told.
-async fn play(js: &jetstream::Context, scenario: &Scenario) -> Result<Observed> {
+/// Publishes the enquiries `burst` at a time, each burst once everything
+/// the one before set off has settled, and returns what the events told.
+async fn play(js: &jetstream::Context, scenario: &Scenario, burst: usize) -> Result<Observed> {
     let stream = js
         .get_stream(subjects::STREAM_EVENTS)
         .await
@@ -444,14 +450,23 @@ async fn play(js: &jetstream::Context, scenario: &Scenario) -> Result<Observed> 
         .await?;
     let mut observed = Observed::default();
     let progress = report::progress(scenario.enquiries.len());
-    for (e, enquiry) in scenario.enquiries.iter().enumerate() {
-        let city = CityCode::parse(&scenario.cities[enquiry.city].code)?;
-        let body = serde_json::to_vec(&scenario.enquiry_body(e))?;
-        let inbound_id =
-            crate::submit::publish(js, &city, contract::event_types::ENQUIRY_SUBMIT, body).await?;
-        let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
+    let indexed: Vec<(usize, &scenario::Enquiry)> = scenario.enquiries.iter().enumerate().collect();
+    for chunk in indexed.chunks(burst.max(1)) {
+        let mut inbound_ids = Vec::with_capacity(chunk.len());
+        for &(e, enquiry) in chunk {
+            let city = CityCode::parse(&scenario.cities[enquiry.city].code)?;
+            let body = serde_json::to_vec(&scenario.enquiry_body(e))?;
+            inbound_ids.push(
+                crate::submit::publish(js, &city, contract::event_types::ENQUIRY_SUBMIT, body)
+                    .await?,
+            );
+        }
+        let &(e, enquiry) = chunk.last().expect("chunks are never empty");
+        let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT * chunk.len() as u32;
         loop {
-            let settled = observed.inbound.contains_key(&inbound_id)
+            let settled = inbound_ids
+                .iter()
+                .all(|id| observed.inbound.contains_key(id))
                 && observed.unsettled() == 0
                 && observed.workshops_in_flight() == 0;
             if settled && quiet(js).await? {
@@ -487,13 +502,13 @@ async fn play(js: &jetstream::Context, scenario: &Scenario) -> Result<Observed> 
                     e + 1,
                     scenario.enquiries.len(),
                     enquiry.reference,
-                    SETTLE_TIMEOUT.as_secs(),
+                    SETTLE_TIMEOUT.as_secs() * chunk.len() as u64,
                     observed.unsettled(),
                     observed.workshops_in_flight()
                 );
             }
         }
-        progress.inc(1);
+        progress.inc(chunk.len() as u64);
     }
     progress.finish_and_clear();
     Ok(observed)

@@ -61,6 +61,7 @@ pub fn json_document(args: &PlanningArgs, started_at: &DateTime<Utc>, r: &Result
             "beneficiaries": args.beneficiaries,
             "experts": args.experts,
             "horizonDays": args.horizon_days,
+            "burst": args.burst,
             "firstWindowDay": r.scenario.first_day.to_string(),
         },
         "accepted": j.enquiries,
@@ -116,6 +117,12 @@ pub fn print_table(args: &PlanningArgs, r: &Results) {
         "best found, not proven"
     };
     println!("\n== the plan, against the best plan for the same enquiries ==\n");
+    if args.burst > 1 {
+        println!(
+            "enquiries arrived in bursts of {}, each planned together (up to ILEAPS_PLAN_BATCH)\n",
+            args.burst
+        );
+    }
     println!("{:<34} {:>14} {:>14}   goal", "", "ileaps", "best");
     let row = |name: &str, ours: String, best: String, goal: String| {
         println!("{name:<34} {ours:>14} {best:>14}   {goal}");
