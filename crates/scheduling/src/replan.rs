@@ -599,14 +599,15 @@ fn up_to_grouping(score: &planner::Score) -> (usize, usize, usize, usize, usize)
 
 /// Whether `plan`, made with every planned workshop kept in place, is the
 /// optimum of the `whole` model, where they may move. It is when every new
-/// enquiry (`newcomers`) is served and either joined a planned workshop or
-/// could not join any after a move ([`could_join_after_a_move`]):
-/// everything is then served (planned workshops always are), with the
-/// fewest workshops possible (no planned one can merge with another, and
-/// new ones grouped as well as they could be in the first model) and no
-/// move; a move ranks above the load and the dates, so it could only cost.
-/// Otherwise moves might serve one or let it join, and the whole model must
-/// be solved.
+/// enquiry (`newcomers`) is either served and joined a planned workshop or
+/// could not join any after a move ([`could_join_after_a_move`]), or is
+/// unserved and could not be served wherever the planned workshops went
+/// ([`could_be_served_after_a_move`]): everything that can be is then
+/// served (planned workshops always are), with the fewest workshops
+/// possible (no planned one can merge with another, and new ones grouped
+/// as well as they could be in the first model) and no move; a move ranks
+/// above the load and the dates, so it could only cost. Otherwise moves
+/// might serve one or let it join, and the whole model must be solved.
 fn settled_without_moves(
     kept: &Candidates,
     whole: &Candidates,
@@ -615,7 +616,7 @@ fn settled_without_moves(
 ) -> bool {
     newcomers.iter().all(|&newcomer| {
         let Some(slot) = plan.served_in.get(newcomer).copied().flatten() else {
-            return false;
+            return !could_be_served_after_a_move(&whole.instance, newcomer);
         };
         let joined = kept.instance.current.iter().any(|c| c.slot == slot);
         joined
@@ -627,11 +628,12 @@ fn settled_without_moves(
 /// Whether enquiry `newcomer` could join a planned workshop somewhere it may
 /// move to: a slot among the workshop's alternatives that the newcomer lists
 /// too (so of its topic and format, in every window), where the cities and
-/// participants together stay within the joint limits and nobody there is
-/// incompatible with the newcomer. A necessary condition only: experts,
-/// days and holidays may still forbid the join, which the solver decides.
-/// Joining where the workshop is now needs no move, and the first stage's
-/// model had that choice already.
+/// participants together stay within the joint limits, nobody there is
+/// incompatible with the newcomer, and what lies outside the model leaves
+/// room for the group ([`room_outside_the_model`]). A necessary condition
+/// only: the model's own workshops may still forbid the join, which the
+/// solver decides. Joining where the workshop is now needs no move, and
+/// the first stage's model had that choice already.
 fn could_join_after_a_move(instance: &planner::Instance, newcomer: usize) -> bool {
     let Some(joiner) = instance.enquiries.get(newcomer) else {
         return false;
@@ -652,6 +654,12 @@ fn could_join_after_a_move(instance: &planner::Instance, newcomer: usize) -> boo
             .collect();
         let within_limits = participants <= u64::from(instance.limits.max_participants)
             && cities.len() <= instance.limits.max_cities as usize;
+        let group: Vec<usize> = workshop
+            .enquiries
+            .iter()
+            .copied()
+            .chain([newcomer])
+            .collect();
         within_limits
             && workshop.alternatives.iter().any(|&s| {
                 listed.contains(&s)
@@ -660,8 +668,64 @@ fn could_join_after_a_move(instance: &planner::Instance, newcomer: usize) -> boo
                         (a == newcomer && workshop.enquiries.contains(&b))
                             || (b == newcomer && workshop.enquiries.contains(&a))
                     })
+                    && room_outside_the_model(instance, s, &group)
             })
     })
+}
+
+/// Whether enquiry `newcomer`, unserved with every planned workshop kept
+/// where it is, might be served once some move: one of its slots has room
+/// for it outside the model ([`room_outside_the_model`]). When none has,
+/// what stands in its way is fixed (the calendar beyond the model, leave,
+/// frozen holds, full months), and no move can serve it: the first
+/// stage's answer stands without the whole model's search.
+fn could_be_served_after_a_move(instance: &planner::Instance, newcomer: usize) -> bool {
+    instance.enquiries.get(newcomer).is_some_and(|enquiry| {
+        enquiry
+            .options
+            .iter()
+            .any(|o| room_outside_the_model(instance, o.slot, &[newcomer]))
+    })
+}
+
+/// Whether what the model does not decide leaves room for enquiries
+/// `group` together in `slot`: every day of it below the daily limit
+/// ([`planner::Fixed::day_load`]), none of their cities engaged on those
+/// days, and an expert who may lead it with room left in its month, plus a
+/// second who may support it when the group needs one. Necessary, never
+/// sufficient: the model's own workshops may take that room.
+fn room_outside_the_model(instance: &planner::Instance, slot: usize, group: &[usize]) -> bool {
+    let at = &instance.slots[slot];
+    let fixed = &instance.fixed;
+    let days_free = at.span.iter().all(|day| {
+        fixed.day_load.get(&day).copied().unwrap_or(0) < instance.limits.workshops_per_day
+    });
+    let cities_free = group.iter().all(|&e| {
+        fixed
+            .city_days
+            .get(&instance.enquiries[e].city)
+            .is_none_or(|engaged| !at.span.iter().any(|day| engaged.contains(&day)))
+    });
+    let with_room = |x: &usize| instance.experts[*x].room_in(at.month) > 0;
+    let leads: Vec<usize> = at.leads.iter().copied().filter(with_room).collect();
+    let participants: u64 = group
+        .iter()
+        .map(|&e| u64::from(instance.enquiries[e].participants))
+        .sum();
+    let cities: BTreeSet<&str> = group
+        .iter()
+        .map(|&e| instance.enquiries[e].city.as_str())
+        .collect();
+    let needs_support = at.support == planner::SupportRule::BySize
+        && (cities.len() > instance.limits.support_over_cities as usize
+            || participants > u64::from(instance.limits.support_over_participants));
+    let staffed = match leads.as_slice() {
+        [] => false,
+        [only] if needs_support => at.supports.iter().any(|x| x != only && with_room(x)),
+        _ if needs_support => at.supports.iter().any(with_room),
+        _ => true,
+    };
+    days_free && cities_free && staffed
 }
 
 /// The plan's groups as changes to what was planned. The new enquiries
@@ -977,18 +1041,27 @@ mod tests {
 
     /// A planned workshop of one city (enquiry 0, 30 participants) in slot
     /// 0 that may move to slots 1 and 2; the newcomer (enquiry 1) lists
-    /// `listed`.
+    /// `listed`. Slot `s` spans days `2s` and `2s + 1`; Kim and Lee may
+    /// lead or support any slot.
     fn joinable(listed: &[usize], newcomer_participants: u32) -> planner::Instance {
-        let slot = |shared| planner::Slot {
-            shared,
+        let slot = |s: i32| planner::Slot {
+            shared: true,
             support: planner::SupportRule::BySize,
-            span: planner::Days::new(0, 1),
-            hold: planner::Days::new(0, 1),
+            span: planner::Days::new(2 * s, 2 * s + 1),
+            hold: planner::Days::new(2 * s, 2 * s + 1),
             month: 0,
             primary_topic: 0,
-            leads: Vec::new(),
-            supports: Vec::new(),
+            leads: vec![0, 1],
+            supports: vec![0, 1],
             incompatible: Vec::new(),
+        };
+        let expert = |id: &str| planner::Expert {
+            id: id.to_owned(),
+            topics: [0].into(),
+            languages: BTreeSet::new(),
+            month_room: BTreeMap::new(),
+            monthly_limit: 4,
+            fixed_load: 0,
         };
         let enquiry = |city: &str, participants, slots: &[usize]| planner::Enquiry {
             id: city.to_owned(),
@@ -1007,7 +1080,8 @@ mod tests {
                 enquiry("makassar", 30, &[0, 1, 2]),
                 enquiry("colombo", newcomer_participants, listed),
             ],
-            slots: vec![slot(true), slot(true), slot(true), slot(true)],
+            slots: vec![slot(0), slot(1), slot(2), slot(3)],
+            experts: vec![expert("kim"), expert("lee")],
             current: vec![planner::Current {
                 id: "w".to_owned(),
                 enquiries: vec![0],
@@ -1031,6 +1105,47 @@ mod tests {
         let mut incompatible = joinable(&[2], 10);
         incompatible.slots[2].incompatible.push((0, 1));
         assert!(!could_join_after_a_move(&incompatible, 1));
+    }
+
+    #[test]
+    fn a_join_after_a_move_needs_room_outside_the_model() {
+        // Day 4 (slot 2's first) already holds three workshops outside.
+        let mut full_day = joinable(&[2], 10);
+        full_day.fixed.day_load.insert(4, 3);
+        assert!(!could_join_after_a_move(&full_day, 1));
+        // Colombo is engaged on day 5 outside the model.
+        let mut engaged = joinable(&[2], 10);
+        engaged
+            .fixed
+            .city_days
+            .insert("colombo".to_owned(), [5].into());
+        assert!(!could_join_after_a_move(&engaged, 1));
+        // Nobody may lead slot 2, or the only one who may has a full month.
+        let mut no_lead = joinable(&[2], 10);
+        no_lead.slots[2].leads.clear();
+        assert!(!could_join_after_a_move(&no_lead, 1));
+        let mut full_month = joinable(&[2], 10);
+        full_month.slots[2].leads = vec![0];
+        full_month.experts[0].month_room.insert(0, 0);
+        assert!(!could_join_after_a_move(&full_month, 1));
+        // 30 + 6 participants need a support besides the lead: Kim alone
+        // can't be both, Kim and Lee can.
+        let mut alone = joinable(&[2], 6);
+        alone.slots[2].leads = vec![0];
+        alone.slots[2].supports = vec![0];
+        assert!(!could_join_after_a_move(&alone, 1));
+        alone.slots[2].supports = vec![0, 1];
+        assert!(could_join_after_a_move(&alone, 1));
+    }
+
+    #[test]
+    fn an_unserved_enquiry_is_searched_for_with_moves_only_where_room_outside_is_left() {
+        let mut instance = joinable(&[2, 3], 10);
+        assert!(could_be_served_after_a_move(&instance, 1));
+        // Slot 2's days are full outside the model; slot 3 has no lead free.
+        instance.fixed.day_load.insert(5, 3);
+        instance.slots[3].leads.clear();
+        assert!(!could_be_served_after_a_move(&instance, 1));
     }
 
     /// A virtual workshop on `day` (of 2027), led by `lead`.
