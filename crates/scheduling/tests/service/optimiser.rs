@@ -235,3 +235,57 @@ async fn enquiries_that_queue_up_are_planned_together_in_one_solve() {
     }
     assert_eq!(plans[0], plans[1]);
 }
+
+/// A burst with a broken enquiry in it (no city): the broken one is
+/// refused on its own, the one before it is planned alone, and the two
+/// after it are still planned together. One city's mistake never costs
+/// another city's enquiry.
+#[tokio::test]
+async fn a_broken_enquiry_in_a_burst_costs_the_others_nothing() {
+    let mut service = TestService::spawn().await;
+    service.roster_of(&[expert("kim"), expert("lee")]).await;
+    let mission = |city: &str, zone: &str| {
+        let mut mission = enquiry(city, zone);
+        mission.kind = contract::proto::common::v1::EnquiryKind::PilotProject.into();
+        mission
+    };
+    let first = mission("makassar", "Asia/Makassar");
+    let mut broken = mission("colombo", "Asia/Colombo");
+    broken.city = String::new();
+    let (second, third) = (
+        mission("colombo", "Asia/Colombo"),
+        mission("hulhumale", "Indian/Maldives"),
+    );
+    service.pause().await;
+    for event in [&first, &broken, &second, &third] {
+        service.receive(event).await;
+    }
+    service.resume().await;
+
+    let mut cities = Vec::new();
+    for _ in 0..3 {
+        let scheduled = service.next().await.scheduled();
+        cities.extend(scheduled.cities.into_iter().map(|c| c.city));
+    }
+    cities.sort();
+    assert_eq!(cities, ["colombo", "hulhumale", "makassar"]);
+
+    let recorded: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT id, planned_with FROM scheduling.enquiries ORDER BY received_at, id",
+    )
+    .fetch_all(service.pool())
+    .await
+    .expect("the enquiries are stored");
+    let alone = Some(first.enquiry_id.clone());
+    let together = Some(second.enquiry_id.clone());
+    assert_eq!(
+        recorded,
+        [
+            (first.enquiry_id.clone(), alone),
+            (second.enquiry_id.clone(), together.clone()),
+            (third.enquiry_id.clone(), together),
+        ],
+        "the broken enquiry is not stored, and splits the burst"
+    );
+    service.stop().await;
+}
