@@ -73,16 +73,12 @@ impl SchedulingHandler {
     async fn received(
         &self,
         tx: &mut PgConnection,
-        events: &[EnquiryReceived],
+        enquiries: Vec<(EnquiryReceived, Request)>,
     ) -> Result<(), HandlerError> {
-        let requests = events
-            .iter()
-            .map(request_of)
-            .collect::<Result<Vec<_>, _>>()?;
         store::lock_planning(tx).await?;
-        let mut newcomers = Vec::with_capacity(events.len());
-        for (event, request) in events.iter().zip(requests) {
-            if self.record(tx, event, &request).await? {
+        let mut newcomers = Vec::with_capacity(enquiries.len());
+        for (event, request) in enquiries {
+            if self.record(tx, &event, &request).await? {
                 newcomers.push(OpenEnquiry {
                     request,
                     beneficiary: event.priority,
@@ -549,7 +545,8 @@ impl Handler for SchedulingHandler {
         match delivery.subject.as_str() {
             subjects::ENQUIRY_RECEIVED => {
                 if let Some(event) = delivery.event::<EnquiryReceived>()? {
-                    self.received(tx, std::slice::from_ref(&event)).await?;
+                    let request = request_of(&event)?;
+                    self.received(tx, vec![(event, request)]).await?;
                 }
             }
             subjects::ENQUIRY_WITHDRAWN => {
@@ -577,7 +574,10 @@ impl Handler for SchedulingHandler {
     /// Runs of consecutive `enquiry.received` (at most
     /// [`Rules::plan_batch`]) are planned together, in one solve: a burst
     /// costs one re-plan, not one per enquiry, and is planned as a whole.
-    /// Everything else, and a run that fails, goes message by message.
+    /// Everything else goes message by message, each under its own
+    /// savepoint. A run whose plan fails fails the batch: the consumer then
+    /// rolls it back and handles every message on its own, so one city's
+    /// enquiry never costs another's.
     async fn handle_batch(
         &self,
         tx: &mut PgConnection,
@@ -586,36 +586,19 @@ impl Handler for SchedulingHandler {
         let mut results = Vec::with_capacity(deliveries.len());
         let mut rest = deliveries;
         while let Some((&first, after)) = rest.split_first() {
-            let events = self.burst(rest);
-            if events.len() > 1 {
-                let (run, remaining) = rest.split_at(events.len());
-                sqlx::query("SAVEPOINT burst").execute(&mut *tx).await?;
-                let planned = self
-                    .received(tx, &events)
+            let run = self.burst(rest);
+            if run.len() > 1 {
+                let planned = run.len();
+                self.received(tx, run)
                     .instrument(first.span().clone())
-                    .await;
-                match planned {
-                    Ok(()) => {
-                        sqlx::query("RELEASE SAVEPOINT burst")
-                            .execute(&mut *tx)
-                            .await?;
-                        results.extend(run.iter().map(|_| Ok(())));
-                    }
-                    Err(failure) => {
-                        // One city's enquiry never costs another's: each is
-                        // tried again on its own.
-                        warn!(enquiries = run.len(), error = %failure, "a burst could not be planned together; planning its enquiries one by one");
-                        sqlx::query("ROLLBACK TO SAVEPOINT burst")
-                            .execute(&mut *tx)
-                            .await?;
-                        for delivery in run {
-                            results.push(self.one(tx, delivery).await?);
-                        }
-                    }
-                }
-                rest = remaining;
+                    .await?;
+                results.extend(std::iter::repeat_with(|| Ok(())).take(planned));
+                rest = &rest[planned..];
             } else {
-                results.push(self.one(tx, first).await?);
+                let result = handle_fenced(self, tx, first)
+                    .instrument(first.span().clone())
+                    .await?;
+                results.push(result);
                 rest = after;
             }
         }
@@ -628,12 +611,20 @@ impl Handler for SchedulingHandler {
 }
 
 impl SchedulingHandler {
-    /// The `enquiry.received` events that open `deliveries`, decoded, up to
-    /// [`Rules::plan_batch`]; the run stops at the first other message or
-    /// one that does not decode into a request (that one is handled, and
-    /// refused, on its own).
-    fn burst(&self, deliveries: &[&Delivery]) -> Vec<EnquiryReceived> {
+    /// The `enquiry.received` events that open `deliveries`, with what the
+    /// planner needs of each, up to [`Rules::plan_batch`]; the run stops at
+    /// the first other message or one that does not decode into a request
+    /// (that one is handled, and refused, on its own).
+    fn burst(&self, deliveries: &[&Delivery]) -> Vec<(EnquiryReceived, Request)> {
         let limit = self.rules.plan_batch.max(1) as usize;
+        // A lone enquiry is not a run: it goes the ordinary way, decoded once.
+        let pair = deliveries.len() > 1
+            && deliveries[..2]
+                .iter()
+                .all(|d| d.subject == subjects::ENQUIRY_RECEIVED);
+        if !pair || limit < 2 {
+            return Vec::new();
+        }
         deliveries
             .iter()
             .take(limit)
@@ -642,20 +633,10 @@ impl SchedulingHandler {
                     return None;
                 }
                 let event = delivery.event::<EnquiryReceived>().ok().flatten()?;
-                request_of(&event).is_ok().then_some(event)
+                let request = request_of(&event).ok()?;
+                Some((event, request))
             })
             .collect()
-    }
-
-    /// One message under its own savepoint, as the default batch path does.
-    async fn one(
-        &self,
-        tx: &mut PgConnection,
-        delivery: &Delivery,
-    ) -> Result<Result<(), HandlerError>, HandlerError> {
-        Ok(handle_fenced(self, tx, delivery)
-            .instrument(delivery.span().clone())
-            .await?)
     }
 }
 

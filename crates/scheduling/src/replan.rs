@@ -126,7 +126,7 @@ pub async fn received(
     };
     let frozen_until = programme_day(latest + rules.freeze_horizon);
     let rows = neighbourhood(tx, newcomers, frozen_until, rules).await?;
-    let arrivals: Vec<usize> = (0..newcomers.len()).collect();
+    let arrivals = 0..newcomers.len();
 
     // The open enquiries: the new ones first, then each workshop's.
     let mut open = newcomers.to_vec();
@@ -199,12 +199,12 @@ pub async fn received(
     // The whole model: every planned workshop with moves left may move.
     let whole = match all.clone().with_current(&current) {
         Ok(bridge) => {
-            bridge.with_nearest_alternatives(rules.replan_alternatives as usize, &arrivals)
+            bridge.with_nearest_alternatives(rules.replan_alternatives as usize, arrivals.clone())
         }
         Err(stale) => return Ok(Err(Skipped::Failed(stale.to_string()))),
     };
     let (bridge, outcome, stages) = if !movable
-        || settled_without_moves(&still, &whole, &first.plan, &arrivals)
+        || settled_without_moves(&still, &whole, &first.plan, arrivals.clone())
     {
         (still, first, 1)
     } else {
@@ -260,9 +260,10 @@ pub async fn received(
                 })
                 .collect();
             let narrow = match all.with_current(&moved) {
-                Ok(narrow) => {
-                    narrow.with_nearest_alternatives(rules.replan_alternatives as usize, &arrivals)
-                }
+                Ok(narrow) => narrow.with_nearest_alternatives(
+                    rules.replan_alternatives as usize,
+                    arrivals.clone(),
+                ),
                 Err(stale) => return Ok(Err(Skipped::Failed(stale.to_string()))),
             };
             let load_and_dates = planner::SolveOptions {
@@ -616,9 +617,9 @@ fn settled_without_moves(
     kept: &Candidates,
     whole: &Candidates,
     plan: &planner::Plan,
-    newcomers: &[usize],
+    mut newcomers: std::ops::Range<usize>,
 ) -> bool {
-    newcomers.iter().all(|&newcomer| {
+    newcomers.all(|newcomer| {
         let Some(slot) = plan.served_in.get(newcomer).copied().flatten() else {
             return !could_be_served_after_a_move(&whole.instance, newcomer);
         };

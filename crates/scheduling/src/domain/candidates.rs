@@ -347,13 +347,16 @@ impl Candidates {
     /// them all. Most of a re-plan's model is the staffing of alternatives,
     /// and a move far from a workshop's dates is rarely what serves the
     /// newcomers.
-    pub fn with_nearest_alternatives(mut self, nearest: usize, newcomers: &[usize]) -> Self {
+    pub fn with_nearest_alternatives(
+        mut self,
+        nearest: usize,
+        newcomers: std::ops::Range<usize>,
+    ) -> Self {
         if nearest == 0 {
             return self;
         }
         let listed: BTreeSet<usize> = newcomers
-            .iter()
-            .filter_map(|&e| self.instance.enquiries.get(e))
+            .filter_map(|e| self.instance.enquiries.get(e))
             .flat_map(|e| e.options.iter().map(|o| o.slot))
             .collect();
         let slots = &self.instance.slots;

@@ -205,6 +205,15 @@ impl TestService {
         .await;
     }
 
+    /// Every stored enquiry with the first enquiry of the solve that
+    /// planned it (`planned_with`), in arrival order.
+    pub async fn planned_with(&self) -> Vec<(String, Option<String>)> {
+        sqlx::query_as("SELECT id, planned_with FROM scheduling.enquiries ORDER BY received_at, id")
+            .fetch_all(self.pool())
+            .await
+            .expect("the enquiries are stored")
+    }
+
     /// Scheduling's database, for reading its read models as the planner does.
     pub fn pool(&self) -> &sqlx::PgPool {
         &self._db.pool

@@ -215,12 +215,7 @@ async fn enquiries_that_queue_up_are_planned_together_in_one_solve() {
         assert!(!together.proposed_team.is_empty());
         assert_eq!(service.list().await.len(), 1);
 
-        let recorded: Vec<(String, Option<String>)> = sqlx::query_as(
-            "SELECT id, planned_with FROM scheduling.enquiries ORDER BY received_at, id",
-        )
-        .fetch_all(service.pool())
-        .await
-        .expect("the enquiries are stored");
+        let recorded = service.planned_with().await;
         let first = Some(makassar.enquiry_id.clone());
         assert_eq!(
             recorded,
@@ -270,12 +265,7 @@ async fn a_broken_enquiry_in_a_burst_costs_the_others_nothing() {
     cities.sort();
     assert_eq!(cities, ["colombo", "hulhumale", "makassar"]);
 
-    let recorded: Vec<(String, Option<String>)> = sqlx::query_as(
-        "SELECT id, planned_with FROM scheduling.enquiries ORDER BY received_at, id",
-    )
-    .fetch_all(service.pool())
-    .await
-    .expect("the enquiries are stored");
+    let recorded = service.planned_with().await;
     let alone = Some(first.enquiry_id.clone());
     let together = Some(second.enquiry_id.clone());
     assert_eq!(
