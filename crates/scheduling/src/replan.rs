@@ -189,7 +189,7 @@ pub async fn received(
     let start = still.current_plan();
     let first = match planner::optimise(&still.instance, budget, start.as_ref()) {
         Ok(outcome) => outcome,
-        Err(error) => return Ok(Err(Skipped::Failed(error.to_string()))),
+        Err(error) => return Ok(Err(Skipped::Failed(format!("the first stage: {error}")))),
     };
     let first_ms = solving.elapsed().as_millis();
     // Until the whole model's levels 1 and 2 are done, when they run.
@@ -229,7 +229,7 @@ pub async fn received(
             levels_one_and_two,
         ) {
             Ok(outcome) => outcome,
-            Err(error) => return Ok(Err(Skipped::Failed(error.to_string()))),
+            Err(error) => return Ok(Err(Skipped::Failed(format!("the whole model: {error}")))),
         };
         second_ms = solving.elapsed().as_millis();
         if up_to_grouping(&two.score) == up_to_grouping(&first.score) {
@@ -277,7 +277,7 @@ pub async fn received(
                     outcome.proven = outcome.proven_levels.iter().all(|p| *p);
                     (narrow, outcome, 3)
                 }
-                Err(error) => return Ok(Err(Skipped::Failed(error.to_string()))),
+                Err(error) => return Ok(Err(Skipped::Failed(format!("the last level: {error}")))),
             }
         }
     };
@@ -286,6 +286,8 @@ pub async fn received(
         together = newcomers.len(),
         workshops = planned.len(),
         stages,
+        moves = outcome.score.moves,
+        experts_changed = outcome.score.experts_changed,
         variables = outcome.variables,
         rows = outcome.rows,
         proven = outcome.proven,
