@@ -237,14 +237,11 @@ fn configure(model: &mut Model, options: SolveOptions) {
     if !options.presolve {
         model.set_option("presolve", "off");
     }
-    // Two of HiGHS's set-up steps that cost more than they give here: the
-    // feasibility-jump heuristic looks for a first solution, about 100 ms
-    // on a re-plan's model even when the level starts from a feasible plan
-    // (most do), and symmetry detection finds little to exploit in slots
-    // that differ by date. Measured on the 23 slowest levels of a seed-2
-    // bench run, re-solved alone: 7.2 s in all with both, 5.5–6.2 s without
-    // (the jump is most of it), and the same optimum for each; the median
-    // re-plan went from about 70 to 32 ms (docs/planning.md, "Session 7").
-    model.set_option("mip_heuristic_run_feasibility_jump", false);
+    // Symmetry detection finds little to exploit in slots that differ by
+    // date: off, the 23 slowest levels of a seed-2 bench run, re-solved
+    // alone, took 6.5 s in all instead of 7.2 s, the same optimum for each.
+    // (The feasibility-jump heuristic stays on: off, it saved more, but the
+    // end-to-end test of a second city joining got another plan; see
+    // docs/planning.md, "Session 7".)
     model.set_option("mip_detect_symmetry", false);
 }
