@@ -17,9 +17,6 @@ pub struct Score {
     pub moves: usize,
     pub experts_changed: usize,
     pub max_load: u32,
-    /// Over every assignment, the load its expert carries outside the plan
-    /// (`Expert::fixed_load`): lower when work goes to the less busy.
-    pub carried_load: u64,
     pub lateness: u64,
 }
 
@@ -279,12 +276,6 @@ pub fn score(instance: &Instance, plan: &Plan) -> Score {
         }
     }
     let mut load: Vec<u32> = instance.experts.iter().map(|x| x.fixed_load).collect();
-    let carried_load = plan
-        .workshops
-        .values()
-        .flat_map(|team| std::iter::once(team.lead).chain(team.support))
-        .map(|x| u64::from(instance.experts[x].fixed_load))
-        .sum();
     for team in plan.workshops.values() {
         load[team.lead] += 1;
         if let Some(x) = team.support {
@@ -309,7 +300,6 @@ pub fn score(instance: &Instance, plan: &Plan) -> Score {
         experts_changed,
         workshops: plan.workshops.len(),
         max_load: load.into_iter().max().unwrap_or(0),
-        carried_load,
         lateness,
     }
 }

@@ -47,9 +47,7 @@
 //! 2. Workshops opened (fewest, so cities are grouped where they can be),
 //!    then moves of confirmed workshops, then their experts changed. A move
 //!    that groups cities is worth taking: see docs/planning.md ("Moves").
-//! 3. The largest expert load, then the load carried outside the model by
-//!    the experts each assignment goes to (the less busy expert first),
-//!    then lateness (earliest dates).
+//! 3. The largest expert load, then lateness (earliest dates).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -673,32 +671,7 @@ impl<'a> Builder<'a> {
             self.ilp
                 .at_least(row, i64::from(instance.experts[x].fixed_load));
         }
-        // Below the largest load, each assignment costs the load its
-        // expert already carries outside the model: of two experts who
-        // could take a workshop without raising the largest load, the less
-        // busy one takes it. Without this, every expert under the largest
-        // load looked alike, and one re-plan after another filled the same
-        // few up to it (docs/planning.md, "Session 7").
-        let carried: Vec<(Var, i64)> = instance
-            .slots
-            .iter()
-            .enumerate()
-            .flat_map(|(s, _)| self.lead[s].iter().chain(&self.support[s]))
-            .map(|(x, var)| (*var, i64::from(instance.experts[*x].fixed_load)))
-            .filter(|(_, load)| *load > 0)
-            .collect();
-        // An open slot serves an enquiry, and has a lead and at most one
-        // support: no plan assigns more than twice the enquiries.
-        let carried_most = 2 * n * carried.iter().map(|(_, load)| *load).max().unwrap_or(0);
-        let dates_weight = lateness_total + 1;
-        let carried_weight = dates_weight;
-        let max_load_weight = (carried_most + 1) * carried_weight;
-        let mut evenness: Objective = vec![(max_load, max_load_weight)];
-        evenness.extend(
-            carried
-                .into_iter()
-                .map(|(var, load)| (var, load * carried_weight)),
-        );
+        let mut evenness: Objective = vec![(max_load, lateness_total + 1)];
         for (e, enquiry) in instance.enquiries.iter().enumerate() {
             evenness.extend(
                 enquiry

@@ -237,11 +237,4 @@ fn configure(model: &mut Model, options: SolveOptions) {
     if !options.presolve {
         model.set_option("presolve", "off");
     }
-    // Symmetry detection finds little to exploit in slots that differ by
-    // date: off, the 23 slowest levels of a seed-2 bench run, re-solved
-    // alone, took 6.5 s in all instead of 7.2 s, the same optimum for each.
-    // (The feasibility-jump heuristic stays on: off, it saved more, but the
-    // end-to-end test of a second city joining got another plan; see
-    // docs/planning.md, "Session 7".)
-    model.set_option("mip_detect_symmetry", false);
 }
