@@ -592,7 +592,7 @@ impl Handler for SchedulingHandler {
                 self.received(tx, run)
                     .instrument(first.span().clone())
                     .await?;
-                results.extend(std::iter::repeat_with(|| Ok(())).take(planned));
+                results.extend((0..planned).map(|_| Ok(())));
                 rest = &rest[planned..];
             } else {
                 let result = handle_fenced(self, tx, first)

@@ -277,5 +277,23 @@ async fn a_broken_enquiry_in_a_burst_costs_the_others_nothing() {
         ],
         "the broken enquiry is not stored, and splits the burst"
     );
+    // Refused on its own: one dead letter, saying what is wrong with it.
+    let letters = test_support::eventually(
+        "the broken enquiry's dead letter",
+        std::time::Duration::from_secs(10),
+        || async {
+            let letters = messaging::dlq::list(&service.js, contract::Service::Scheduling, 10)
+                .await
+                .ok()?;
+            (!letters.is_empty()).then_some(letters)
+        },
+    )
+    .await;
+    assert_eq!(letters.len(), 1);
+    let reason = &letters[0].reason;
+    assert!(
+        reason.contains(&broken.enquiry_id) && reason.contains("no enquiry id or city"),
+        "{reason}"
+    );
     service.stop().await;
 }
