@@ -33,6 +33,9 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: WebhooksCommand,
     },
+    /// How scheduling planned the enquiries: by the optimiser, or first-fit
+    /// (no roster known yet, or after the optimiser failed, with why).
+    Planning,
     /// What notifications sent, is sending, or gave up on.
     Deliveries {
         /// Only PENDING, DELIVERED, FAILED or CANCELLED ones.
@@ -262,6 +265,9 @@ pub async fn admin(command: AdminCommand) -> Result<()> {
         AdminCommand::Experts { command } => experts(command).await?,
         AdminCommand::Holidays { command } => holidays(command).await?,
         AdminCommand::Webhooks { command } => webhooks(command).await?,
+        AdminCommand::Planning => {
+            print(&send(Service::Scheduling, "planning.stats", json!(null)).await?);
+        }
         AdminCommand::Deliveries { status, limit } => {
             let reply = send(
                 Service::Notifications,

@@ -1,7 +1,7 @@
 //! Scheduling's operator commands on `ileaps.admin.scheduling.>`:
 //! `workshops.list` (in `lib.rs`), the public holiday calendars,
-//! `holidays.import` and `holidays.list`, and `roster.list`, the roster as
-//! the planner knows it.
+//! `holidays.import` and `holidays.list`, `roster.list`, the roster as
+//! the planner knows it, and `planning.stats`, how enquiries were planned.
 //!
 //! Replies follow the shared shape (`{"ok": ...}` or `{"error": {"code",
 //! "message"}}`); a refused import's message lists every problem, one a line,
@@ -145,4 +145,28 @@ pub async fn list_roster(pool: &PgPool) -> Result<Value, AdminError> {
             })
             .collect(),
     ))
+}
+
+/// `planning.stats`: how many enquiries the optimiser planned, and how many
+/// were planned first-fit (no roster known yet, or after the optimiser
+/// failed), with the latest failures and why. A failure is a planner bug:
+/// the enquiry was still planned, but not as well as it could have been.
+/// Body ignored.
+pub async fn planning_stats(pool: &PgPool) -> Result<Value, AdminError> {
+    let mut conn = pool
+        .acquire()
+        .await
+        .map_err(|e| AdminError::unavailable(&e))?;
+    let stats = store::planning_stats(&mut conn, 20)
+        .await
+        .map_err(|e| AdminError::unavailable(&e))?;
+    let count = |by: store::PlannedBy| stats.by.get(by.as_str()).copied().unwrap_or(0);
+    Ok(json!({
+        "optimiser": count(store::PlannedBy::Optimiser),
+        "firstFitNoRoster": count(store::PlannedBy::FirstFitNoRoster),
+        "firstFitAfterFailure": count(store::PlannedBy::FirstFitAfterFailure),
+        "latestFailures": stats.failures.iter()
+            .map(|(enquiry, why)| json!({ "enquiryId": enquiry, "why": why }))
+            .collect::<Vec<_>>(),
+    }))
 }

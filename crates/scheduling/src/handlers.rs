@@ -15,7 +15,7 @@ use crate::domain::{
     UnschedulableCode, next_slot, plan,
 };
 use crate::replan::{self, Change, Skipped, Team};
-use crate::store::{self, CalendarQuery, NewEnquiry, Unreadable};
+use crate::store::{self, CalendarQuery, NewEnquiry, PlannedBy, Unreadable};
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use contract::proto::assignment::v1::{AssignmentMade, AssignmentUnfilled, ExpertRole};
 use contract::proto::common::v1::{self as common, EnquiryKind, Format, Topic};
@@ -94,15 +94,20 @@ impl SchedulingHandler {
             .iter()
             .map(|n| n.request.attendee.enquiry_id.clone())
             .collect();
-        store::record_planned_together(tx, &ids).await?;
         let countries = |attendees: &[&Attendee]| self.holiday_countries(attendees.iter().copied());
         match replan::received(tx, &newcomers, &self.rules, countries).await? {
-            Ok(changes) => return self.apply(tx, &newcomers, changes).await,
+            Ok(changes) => {
+                store::record_planning(tx, &ids, PlannedBy::Optimiser, None).await?;
+                return self.apply(tx, &newcomers, changes).await;
+            }
             Err(Skipped::NoRoster) => {
                 debug!(enquiries = ?ids, "no roster known yet: planned first-fit");
+                store::record_planning(tx, &ids, PlannedBy::FirstFitNoRoster, None).await?;
             }
             Err(Skipped::Failed(why)) => {
                 warn!(enquiries = ?ids, %why, "the optimiser could not plan; planned first-fit");
+                store::record_planning(tx, &ids, PlannedBy::FirstFitAfterFailure, Some(&why))
+                    .await?;
             }
         }
         for newcomer in &newcomers {

@@ -134,7 +134,8 @@ pub fn start_with(
 
     let pool = runtime.pool.clone();
     let relay = runtime.spawn_relay_and_admin(tasks, service, &outbox, |admin| {
-        let (import_pool, list_pool, roster_pool) = (pool.clone(), pool.clone(), pool.clone());
+        let (import_pool, list_pool) = (pool.clone(), pool.clone());
+        let (roster_pool, stats_pool) = (pool.clone(), pool.clone());
         admin
             .command("workshops.list", move |body| {
                 let pool = pool.clone();
@@ -151,6 +152,10 @@ pub fn start_with(
             .command("roster.list", move |_| {
                 let pool = roster_pool.clone();
                 async move { admin::list_roster(&pool).await }
+            })
+            .command("planning.stats", move |_| {
+                let pool = stats_pool.clone();
+                async move { admin::planning_stats(&pool).await }
             })
     });
 

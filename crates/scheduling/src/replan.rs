@@ -37,7 +37,7 @@
 //! counted in nodes, and the freeze horizon counts from the enquiries'
 //! `received_at`, never from the clock: the same events, planned in the
 //! same batches, give the same plan. Which enquiries were planned together
-//! is recorded ([`store::record_planned_together`]) for a replay to follow.
+//! is recorded ([`store::record_planning`]) for a replay to follow.
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use contract::proto::common::v1::{EnquiryKind, Topic};
@@ -189,7 +189,12 @@ pub async fn received(
     let start = still.current_plan();
     let first = match planner::optimise(&still.instance, budget, start.as_ref()) {
         Ok(outcome) => outcome,
-        Err(error) => return Ok(Err(Skipped::Failed(format!("the first stage: {error}")))),
+        Err(error) => {
+            let why = why_the_calendar_is_not_a_plan(&still, start.as_ref());
+            return Ok(Err(Skipped::Failed(format!(
+                "the first stage: {error}{why}"
+            ))));
+        }
     };
     let first_ms = solving.elapsed().as_millis();
     // Until the whole model's levels 1 and 2 are done, when they run.
@@ -590,6 +595,33 @@ async fn bridge(
     Ok(Ok(
         candidates(open, roster, &outside, &calendar, rules).with_loads(&loads)
     ))
+}
+
+/// What makes the calendar as it stands (`start`, every planned workshop
+/// where it is) no plan of `still`'s model, for a failure's message: the
+/// rules the independent checker finds it breaks, or the workshops that
+/// have no lead yet (no start at all). Empty when neither explains it.
+fn why_the_calendar_is_not_a_plan(still: &Candidates, start: Option<&planner::Plan>) -> String {
+    let found = match start {
+        Some(plan) => planner::violations(&still.instance, plan),
+        None => still
+            .instance
+            .current
+            .iter()
+            .filter(|c| c.team.0.is_none())
+            .map(|c| {
+                format!(
+                    "workshop {} has no lead in the read model of the holds",
+                    c.id
+                )
+            })
+            .collect(),
+    };
+    if found.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", found.join("; "))
+    }
 }
 
 /// A score's first two objective levels: enquiries served, then workshops,

@@ -128,23 +128,82 @@ pub async fn find_enquiry(
     .await
 }
 
-/// Records that `ids` (in arrival order) were planned in one solve: each
-/// one's `planned_with` is the first of them.
-pub async fn record_planned_together(
+/// How a solve's enquiries were planned (the `planned_by` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlannedBy {
+    Optimiser,
+    /// No roster was known yet: nobody to plan staffing with.
+    FirstFitNoRoster,
+    /// The optimiser failed (a bug): the enquiries were planned first-fit.
+    FirstFitAfterFailure,
+}
+
+impl PlannedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Optimiser => "OPTIMISER",
+            Self::FirstFitNoRoster => "FIRST_FIT_NO_ROSTER",
+            Self::FirstFitAfterFailure => "FIRST_FIT_AFTER_FAILURE",
+        }
+    }
+}
+
+/// Records that `ids` (in arrival order) were planned in one solve, and
+/// how: each one's `planned_with` is the first of them, its `planned_by`
+/// is `by`, and `failure` says why the optimiser failed, if it did.
+pub async fn record_planning(
     conn: &mut PgConnection,
     ids: &[String],
+    by: PlannedBy,
+    failure: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     let Some(first) = ids.first() else {
         return Ok(());
     };
     sqlx::query!(
-        r#"UPDATE scheduling.enquiries SET planned_with = $1 WHERE id = ANY($2)"#,
+        r#"UPDATE scheduling.enquiries
+           SET planned_with = $1, planned_by = $2, planning_failure = $3
+           WHERE id = ANY($4)"#,
         first,
+        by.as_str(),
+        failure,
         ids,
     )
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// How many enquiries each way of planning planned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanningStats {
+    pub by: BTreeMap<String, i64>,
+    /// The latest failures, newest first: (enquiry id, why).
+    pub failures: Vec<(String, String)>,
+}
+
+/// [`PlanningStats`], with at most `failures` of the failures.
+pub async fn planning_stats(
+    conn: &mut PgConnection,
+    failures: i64,
+) -> Result<PlanningStats, sqlx::Error> {
+    let counts = sqlx::query!(
+        r#"SELECT planned_by AS "planned_by!", count(*) AS "n!"
+           FROM scheduling.enquiries WHERE planned_by IS NOT NULL GROUP BY planned_by"#
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let latest = sqlx::query!(
+        r#"SELECT id, planning_failure AS "failure!" FROM scheduling.enquiries
+           WHERE planning_failure IS NOT NULL ORDER BY received_at DESC, id LIMIT $1"#,
+        failures,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(PlanningStats {
+        by: counts.into_iter().map(|r| (r.planned_by, r.n)).collect(),
+        failures: latest.into_iter().map(|r| (r.id, r.failure)).collect(),
+    })
 }
 
 /// An enquiry now attends `workshop_id`, since `version`.

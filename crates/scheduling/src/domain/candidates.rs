@@ -292,7 +292,12 @@ impl Candidates {
     pub fn with_current(mut self, current: &[CurrentWorkshop]) -> Result<Self, NotACandidate> {
         let mut planned = Vec::with_capacity(current.len());
         for workshop in current {
-            let (slot, common) = self.placed(workshop)?;
+            let (placed, common) = self.placed(workshop)?;
+            let slot = if planned.iter().any(|p: &planner::Current| p.slot == placed) {
+                self.a_slot_of_its_own(placed, &workshop.enquiries)
+            } else {
+                placed
+            };
             let index_of = |id: &Option<String>| {
                 id.as_ref()
                     .and_then(|id| self.experts.iter().position(|x| &x.id == id))
@@ -300,7 +305,7 @@ impl Candidates {
             let starts = self.instance.slots[slot].span.first;
             let alternatives: Vec<usize> = match workshop.mobility {
                 Mobility::Stays => Vec::new(),
-                Mobility::MayMove => common.into_iter().filter(|s| *s != slot).collect(),
+                Mobility::MayMove => common.into_iter().filter(|s| *s != placed).collect(),
                 Mobility::MustMoveLater => common
                     .into_iter()
                     .filter(|s| self.instance.slots[*s].span.first > starts)
@@ -326,6 +331,27 @@ impl Candidates {
         }
         self.instance.current = planned;
         Ok(self)
+    }
+
+    /// A copy of joint slot `slot` for the planned workshop of `enquiries`,
+    /// which another planned workshop already holds: two joint workshops
+    /// of one topic and format on the same days (the second planned while
+    /// the first was outside the re-plan). Each keeps a slot of its own,
+    /// so that the calendar as it stands is still a plan of the model
+    /// (two planned workshops may never share one slot: a merge would
+    /// cancel one under its cities).
+    fn a_slot_of_its_own(&mut self, slot: usize, enquiries: &[usize]) -> usize {
+        let copy = self.instance.slots.len();
+        self.instance.slots.push(self.instance.slots[slot].clone());
+        self.layouts.push(self.layouts[slot].clone());
+        for &e in enquiries {
+            for option in &mut self.instance.enquiries[e].options {
+                if option.slot == slot {
+                    option.slot = copy;
+                }
+            }
+        }
+        copy
     }
 
     /// Each expert's load outside the model over the whole programme, not
@@ -818,6 +844,72 @@ mod tests {
             }
         }
         assert!(roster.iter().any(|x| x.id == workshop.lead));
+    }
+
+    /// Two joint workshops of one topic and format on the same days (the
+    /// second planned while the first was outside a re-plan): each keeps a
+    /// slot of its own, so the calendar as it stands is a plan of the
+    /// model and the first stage of a re-plan is feasible. Sharing one
+    /// slot, the rule that two planned workshops never merge made every
+    /// re-plan around them infeasible (seen in `ileaps bench planning`).
+    #[test]
+    fn two_planned_workshops_on_one_joint_slot_each_keep_their_own() {
+        let rules = Rules::default();
+        let window = (day(2027, 3, 1), day(2027, 3, 31));
+        let enquiries = [
+            open(joint(with_window(makassar(), window.0, window.1)), false),
+            open(joint(with_window(colombo(), window.0, window.1)), false),
+        ];
+        let roster = [expert("kim-jiwoo"), expert("lee-minho")];
+        let all = candidates(&enquiries, &roster, &[], &Calendar::default(), &rules);
+        let both = all.instance.enquiries[0]
+            .options
+            .iter()
+            .map(|o| o.slot)
+            .find(|s| {
+                all.instance.enquiries[1]
+                    .options
+                    .iter()
+                    .any(|o| o.slot == *s)
+            })
+            .expect("a slot both list");
+        let layout = all.layouts[both].clone();
+        let planned = |id: &str, e: usize, lead: &str, mobility| CurrentWorkshop {
+            id: id.to_owned(),
+            enquiries: vec![e],
+            format: layout.format,
+            time_zone: layout.time_zone,
+            sessions: layout.sessions.clone(),
+            mobility,
+            lead: Some(lead.to_owned()),
+            support: None,
+        };
+        for mobility in [Mobility::Stays, Mobility::MayMove] {
+            let current = [
+                planned("a", 0, "kim-jiwoo", mobility),
+                planned("b", 1, "lee-minho", mobility),
+            ];
+            let model = all.clone().with_current(&current).unwrap();
+            let slots: Vec<usize> = model.instance.current.iter().map(|c| c.slot).collect();
+            assert_eq!(slots[0], both);
+            assert_ne!(slots[1], both);
+            assert_eq!(model.layouts[slots[1]], layout);
+            let start = model.current_plan().unwrap();
+            assert_eq!(
+                planner::violations(&model.instance, &start),
+                Vec::<String>::new()
+            );
+            let outcome =
+                planner::optimise(&model.instance, planner::Budget::GENEROUS, Some(&start))
+                    .unwrap();
+            assert_eq!(outcome.plan.served(), 2);
+            assert_eq!(
+                planner::violations(&model.instance, &outcome.plan),
+                Vec::<String>::new()
+            );
+            let workshops = model.workshops(&outcome.plan, &rules).unwrap();
+            assert_eq!(workshops.len(), 2, "never merged: {workshops:?}");
+        }
     }
 
     /// Two cities that can both start on a Thursday, where the Friday is a

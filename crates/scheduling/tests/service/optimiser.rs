@@ -297,3 +297,23 @@ async fn a_broken_enquiry_in_a_burst_costs_the_others_nothing() {
     );
     service.stop().await;
 }
+
+#[tokio::test]
+async fn how_each_enquiry_was_planned_is_there_for_operators() {
+    let mut service = TestService::spawn().await;
+    // No roster yet: first-fit, which knows nobody's availability.
+    service.receive(&makassar()).await;
+    service.next().await.scheduled();
+    service.roster_of(&[expert("kim"), expert("lee")]).await;
+    service.receive(&colombo()).await;
+    service.next().await;
+    let stats = service
+        .admin("planning.stats", &serde_json::Value::Null)
+        .await
+        .unwrap();
+    assert_eq!(stats["firstFitNoRoster"], 1, "{stats}");
+    assert_eq!(stats["optimiser"], 1, "{stats}");
+    assert_eq!(stats["firstFitAfterFailure"], 0, "{stats}");
+    assert_eq!(stats["latestFailures"], serde_json::json!([]), "{stats}");
+    service.stop().await;
+}

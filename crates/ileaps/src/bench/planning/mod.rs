@@ -181,6 +181,26 @@ pub struct Results {
     pub play_time: Duration,
     pub cpu: Option<cpu::CpuTimes>,
     pub unreadable_events: Vec<String>,
+    /// Scheduling's `planning.stats`: how the enquiries were planned.
+    pub planned_by: PlannedBy,
+}
+
+/// How scheduling planned the enquiries (its `planning.stats`).
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedBy {
+    pub optimiser: u64,
+    pub first_fit_no_roster: u64,
+    /// Planned first-fit because the optimiser failed: a planner bug.
+    pub first_fit_after_failure: u64,
+    pub latest_failures: Vec<PlanningFailure>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanningFailure {
+    pub enquiry_id: String,
+    pub why: String,
 }
 
 impl Results {
@@ -196,6 +216,12 @@ impl Results {
         }
         if self.rejected > 0 {
             problems.push(format!("intake rejected {} enquiries", self.rejected));
+        }
+        if self.planned_by.first_fit_after_failure > 0 {
+            problems.push(format!(
+                "the optimiser failed on {} enquiries (planned first-fit instead)",
+                self.planned_by.first_fit_after_failure
+            ));
         }
         if !self.unreadable_events.is_empty() {
             problems.push(format!(
@@ -350,12 +376,23 @@ async fn measure(
         let cpu = cpu::CpuTimes::read(infra.nats.pid())
             .zip(cpu_before)
             .map(|(after, before)| after.since(&before));
-        Ok::<_, anyhow::Error>((holidays, observed, play_time, cpu))
+        let stats = admin::request(
+            &client,
+            Service::Scheduling,
+            "planning.stats",
+            &serde_json::Value::Null,
+            Duration::from_secs(30),
+        )
+        .await
+        .context("asking scheduling how it planned")?;
+        let planned_by: PlannedBy =
+            serde_json::from_value(stats).context("scheduling's planning.stats")?;
+        Ok::<_, anyhow::Error>((holidays, observed, play_time, cpu, planned_by))
     }
     .await;
     shutdown.cancel();
     let stopped = app.wait().await;
-    let (holidays, observed, play_time, cpu) = played?;
+    let (holidays, observed, play_time, cpu, planned_by) = played?;
     stopped.context("the services did not stop cleanly")?;
 
     println!("judging the plan and computing the best one offline…");
@@ -376,7 +413,9 @@ async fn measure(
             },
         )
     })?;
-    Ok(summarise(scenario, observed, judgement, play_time, cpu))
+    let mut results = summarise(scenario, observed, judgement, play_time, cpu);
+    results.planned_by = planned_by;
+    Ok(results)
 }
 
 /// Registers the cities, imports the roster and every holiday calendar the
@@ -578,6 +617,7 @@ fn summarise(
         play_time,
         cpu,
         unreadable_events: observed.unreadable.clone(),
+        planned_by: PlannedBy::default(),
         scenario,
         judgement,
     }

@@ -83,6 +83,7 @@ pub fn json_document(args: &PlanningArgs, started_at: &DateTime<Utc>, r: &Result
         "cancelled": r.cancelled,
         "unserved": r.unserved,
         "rejected": r.rejected,
+        "plannedBy": r.planned_by,
         "planningLatencyMs": {
             "p50": round3(r.latencies.percentile(50.0)),
             "p99": round3(r.latencies.percentile(99.0)),
@@ -209,6 +210,20 @@ pub fn print_table(args: &PlanningArgs, r: &Results) {
         r.latencies.percentile(100.0),
         mark(p99 < GOAL_P99_MS)
     );
+    let by = &r.planned_by;
+    println!(
+        "planned by the optimiser: {}; first-fit with no roster yet: {}; first-fit after the optimiser failed: {}   goal 0  {}",
+        by.optimiser,
+        by.first_fit_no_roster,
+        by.first_fit_after_failure,
+        mark(by.first_fit_after_failure == 0)
+    );
+    for failure in by.latest_failures.iter().take(5) {
+        println!(
+            "  the optimiser failed on {}: {}",
+            failure.enquiry_id, failure.why
+        );
+    }
     if let Some(cpu) = r.cpu {
         let per = |t: std::time::Duration| t.as_secs_f64() * 1000.0 / j.enquiries.max(1) as f64;
         println!(
