@@ -11,9 +11,12 @@
 //! - [`solve`]: HiGHS, level by level, on a budget counted in nodes.
 //! - [`plan`]: the answer ([`Plan`]) and a plan as a solver's start.
 //! - [`check`]: an independent check of a plan and its [`Score`].
+//! - [`balance`]: the plan's experts swapped for less busy ones where the
+//!   objective cannot tell the difference.
 //!
 //! Why HiGHS, and how it was measured against Pumpkin: docs/planning.md.
 
+pub mod balance;
 pub mod check;
 pub mod generate;
 pub mod ilp;
@@ -22,6 +25,7 @@ pub mod model;
 pub mod plan;
 pub mod solve;
 
+pub use balance::even_the_load;
 pub use check::{Score, score, violations};
 pub use instance::{
     Candidate, Current, Day, Days, Enquiry, Expert, Fixed, Instance, Limits, Month, Slot,

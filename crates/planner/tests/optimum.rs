@@ -288,6 +288,29 @@ proptest! {
     }
 
     #[test]
+    fn evening_the_load_keeps_every_rule_and_the_optimum(seed in any::<u64>()) {
+        let first = tiny(seed, 6);
+        let plan = optimise(&first, Budget::GENEROUS, None).expect("feasible").plan;
+        let instance = with_confirmed(first, &plan, seed);
+        let outcome = optimise(&instance, Budget::GENEROUS, Some(&plan)).expect("the current plan is feasible");
+        let (even, _) = planner::even_the_load(&instance, &outcome.plan);
+        prop_assert_eq!(violations(&instance, &even), Vec::<String>::new());
+        prop_assert_eq!(planner::score(&instance, &even), outcome.score);
+        prop_assert_eq!(&even.served_in, &outcome.plan.served_in);
+        let squares = |plan: &Plan| -> u64 {
+            let mut load: Vec<u64> = instance.experts.iter().map(|x| u64::from(x.fixed_load)).collect();
+            for team in plan.workshops.values() {
+                load[team.lead] += 1;
+                if let Some(x) = team.support {
+                    load[x] += 1;
+                }
+            }
+            load.iter().map(|l| l * l).sum()
+        };
+        prop_assert!(squares(&even) <= squares(&outcome.plan));
+    }
+
+    #[test]
     fn the_same_instance_gives_the_same_plan(seed in any::<u64>()) {
         let instance = tiny(seed, 8);
         let a = optimise(&instance, Budget::uniform(50), None).expect("feasible");

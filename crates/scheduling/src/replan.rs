@@ -286,6 +286,10 @@ pub async fn received(
             }
         }
     };
+    // The solver sees the largest load only: below it, the least busy
+    // expert who may take a role takes it (`planner::balance`).
+    let evening = std::time::Instant::now();
+    let (plan, evened) = planner::even_the_load(&bridge.instance, &outcome.plan);
     info!(
         enquiry_id = %newcomers[0].request.attendee.enquiry_id,
         together = newcomers.len(),
@@ -300,10 +304,12 @@ pub async fn received(
         served = outcome.plan.served(),
         first_ms = u64::try_from(first_ms).unwrap_or(u64::MAX),
         second_ms = u64::try_from(second_ms).unwrap_or(u64::MAX),
-        solve_ms = u64::try_from(solving.elapsed().as_millis()).unwrap_or(u64::MAX),
+        solve_ms = u64::try_from(evening.duration_since(solving).as_millis()).unwrap_or(u64::MAX),
+        evened,
+        even_ms = u64::try_from(evening.elapsed().as_millis()).unwrap_or(u64::MAX),
         "re-planned"
     );
-    let groups = match bridge.workshops(&outcome.plan, rules) {
+    let groups = match bridge.workshops(&plan, rules) {
         Ok(groups) => groups,
         Err(error) => return Ok(Err(Skipped::Failed(error.to_string()))),
     };
@@ -446,7 +452,8 @@ pub async fn retry(
         Err(planner::SolveError::Infeasible(_)) => return Ok(Ok(None)),
         Err(error) => return Ok(Err(Skipped::Failed(error.to_string()))),
     };
-    let groups = match bridge.workshops(&outcome.plan, rules) {
+    let (plan, _) = planner::even_the_load(&bridge.instance, &outcome.plan);
+    let groups = match bridge.workshops(&plan, rules) {
         Ok(groups) => groups,
         Err(error) => return Ok(Err(Skipped::Failed(error.to_string()))),
     };
