@@ -72,8 +72,23 @@ fn enquiry(city: &str, reference: &str, kind: &str, topics: &[&str]) -> Value {
     body
 }
 
+/// The days of `workshop`'s sessions, in its own zone.
+fn days(workshop: &Value) -> Vec<chrono::NaiveDate> {
+    let zone: chrono_tz::Tz = workshop["timeZone"].as_str().unwrap().parse().unwrap();
+    sessions(workshop)
+        .iter()
+        .map(|(start, _)| start.with_timezone(&zone).date_naive())
+        .collect()
+}
+
+/// Both cities in one workshop, on the dates Makassar was given. A virtual
+/// workshop's hours follow its cities' zones, so Colombo (UTC+5:30) joining
+/// Makassar's (UTC+8) may shift them: then Makassar is told of the new
+/// times first (a `workshop.rescheduled` that is not one of its two moves).
+/// Which format the solver picks for Makassar alone (it asked for either)
+/// is a tie this test must not depend on.
 #[tokio::test]
-async fn makassar_and_colombo_on_one_topic_share_one_staffed_workshop_at_version_2() {
+async fn makassar_and_colombo_on_one_topic_share_one_staffed_workshop_on_its_dates() {
     let app = TestApp::spawn_planning().await;
     let mut events = events(&app).await;
 
@@ -88,19 +103,22 @@ async fn makassar_and_colombo_on_one_topic_share_one_staffed_workshop_at_version
         .await;
     let id = workshop_id.clone();
     let joined = next_event(&mut events, "ileaps.workshop.scheduled.v1", move |b| {
-        b["workshopId"] == id.as_str() && b["version"] == 2
+        b["workshopId"] == id.as_str() && b["cities"].as_array().is_some_and(|c| c.len() == 2)
     })
     .await;
     assert_eq!(cities_of(&joined), ["colombo", "makassar"]);
-    assert_eq!(
-        sessions(&joined),
-        sessions(&first),
-        "joining keeps the dates"
-    );
+    assert_eq!(days(&joined), days(&first), "joining keeps the dates");
+    let version = joined["version"].as_u64().unwrap();
+    if sessions(&joined) == sessions(&first) {
+        assert_eq!(version, 2, "{joined}");
+    } else {
+        assert_eq!(joined["format"], "VIRTUAL", "{joined}");
+        assert_eq!(version, 3, "new hours (version 2), then the join: {joined}");
+    }
 
     let id = workshop_id.clone();
     let staffed = next_event(&mut events, "ileaps.assignment.made.v1", move |b| {
-        b["workshopId"] == id.as_str() && b["workshopVersion"] == 2
+        b["workshopId"] == id.as_str() && b["workshopVersion"] == version
     })
     .await;
     let roles = roles_of(&staffed);

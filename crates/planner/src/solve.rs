@@ -237,4 +237,14 @@ fn configure(model: &mut Model, options: SolveOptions) {
     if !options.presolve {
         model.set_option("presolve", "off");
     }
+    // Every level but the very first starts from a feasible plan (the
+    // plan as it stands, or the level before's answer), so the
+    // feasibility-jump heuristic, which only looks for a first feasible
+    // plan, cost about 100 ms a level for nothing; symmetry detection
+    // found nothing to use. Off, the 23 slowest levels of a bench run,
+    // re-solved alone, reached the same optimal values sooner, and over five
+    // bench seeds the solver's time per re-plan fell from p50 73 / p99 504
+    // to p50 19 / p99 417 ms (docs/planning.md, sessions 7 and 8).
+    model.set_option("mip_heuristic_run_feasibility_jump", false);
+    model.set_option("mip_detect_symmetry", false);
 }

@@ -239,13 +239,16 @@ impl SchedulingHandler {
                     workshop,
                     team,
                     reason,
+                    dates_changed,
                 } => {
                     let row = store::find_workshop(tx, id)
                         .await?
                         .ok_or_else(|| HandlerError::permanent("the moved workshop vanished"))?;
                     store::update_workshop(tx, id, &workshop, reschedules_of(row.reschedules))
                         .await?;
-                    store::record_move(tx, id).await?;
+                    if dates_changed {
+                        store::record_move(tx, id).await?;
+                    }
                     info!(workshop_id = %id, version = workshop.version, %reason, "workshop moved");
                     messages.push(rescheduled(&workshop, &reason, &proposed(&team)));
                 }

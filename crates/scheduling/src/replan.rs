@@ -73,6 +73,13 @@ pub enum Change {
         workshop: PlannedWorkshop,
         team: Team,
         reason: String,
+        /// Whether its dates change, not only its sessions' hours (a
+        /// virtual workshop's hours follow its cities' zones, so a city
+        /// joining may shift them). Only a change of dates is one of the
+        /// workshop's moves (DOMAIN.md: cities and experts book travel by
+        /// the dates); the planner's slots are dates, and keeping the
+        /// dates is staying, as it sees it.
+        dates_changed: bool,
     },
     /// New enquiries (`enquiries`, by id) join a planned workshop:
     /// `workshop` has them among its attendees, at the next version.
@@ -820,11 +827,17 @@ fn changes(
                     workshop.sessions = group.sessions.clone();
                     workshop.version = workshop.version.saturating_add(1);
                     let when = dates(&group.sessions, workshop.time_zone);
+                    let dates_changed = when != dates(&before.sessions, workshop.time_zone);
+                    let change = if dates_changed {
+                        format!("moved to {when}")
+                    } else {
+                        format!("new session times on the same dates ({when})")
+                    };
                     let reason = if joiners.is_empty() {
-                        format!("moved to {when} to make room for {arrived}")
+                        format!("{change} to make room for {arrived}")
                     } else {
                         let joining = city_names(joiners.iter().map(|&e| &open[e]));
-                        format!("moved to {when} so that {joining} can join")
+                        format!("{change} so that {joining} can join")
                     };
                     // A move made for a join is announced before it, with
                     // the cities it has until then: propose the support the
@@ -843,6 +856,7 @@ fn changes(
                         workshop: workshop.clone(),
                         team: team_now,
                         reason,
+                        dates_changed,
                     });
                 }
                 if let Some(&first) = joiners.first() {
@@ -1217,6 +1231,7 @@ mod tests {
             workshop,
             team,
             reason: String::new(),
+            dates_changed: true,
         }
     }
 
@@ -1277,12 +1292,14 @@ mod tests {
                 workshop: workshop("b"),
                 team: team(),
                 reason: "to make room".to_owned(),
+                dates_changed: true,
             },
             Change::Moved {
                 id: c,
                 workshop: workshop("c"),
                 team: team(),
                 reason: "so that a city can join".to_owned(),
+                dates_changed: true,
             },
             Change::Joined {
                 id: c,

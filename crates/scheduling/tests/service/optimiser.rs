@@ -317,3 +317,49 @@ async fn how_each_enquiry_was_planned_is_there_for_operators() {
     assert_eq!(stats["latestFailures"], serde_json::json!([]), "{stats}");
     service.stop().await;
 }
+
+/// Colombo (UTC+5:30) joins Makassar's (UTC+8) virtual workshop on its
+/// dates, at hours both work: Makassar is told of the new hours first, and
+/// that is not one of the workshop's two moves (docs/planning.md, "Moves").
+#[tokio::test]
+async fn new_hours_on_the_same_dates_for_a_joining_city_are_not_a_move() {
+    use contract::proto::common::v1::Format;
+    let mut service = TestService::spawn().await;
+    service.roster_of(&[expert("kim"), expert("lee")]).await;
+    let mut makassar = makassar();
+    makassar.format = Format::Virtual.into();
+    service.receive(&makassar).await;
+    let first = service.next().await.scheduled();
+
+    let mut colombo = enquiry("colombo", "Asia/Colombo");
+    window(&mut colombo, "2027-03-01", "2027-04-30");
+    colombo.format = Format::Virtual.into();
+    colombo.participants = 6;
+    service.receive(&colombo).await;
+    let new_hours = service.next().await.rescheduled();
+    assert_eq!(new_hours.workshop_id, first.workshop_id);
+    assert!(
+        new_hours
+            .reason
+            .starts_with("new session times on the same dates"),
+        "{}",
+        new_hours.reason
+    );
+    let day = |session| span(session).0.date_naive();
+    assert_eq!(
+        new_hours.sessions.iter().map(day).collect::<Vec<_>>(),
+        first.sessions.iter().map(day).collect::<Vec<_>>()
+    );
+    assert_ne!(new_hours.sessions, first.sessions);
+    let joined = service.next().await.scheduled();
+    assert_eq!(joined.version, 3);
+    assert_eq!(joined.cities.len(), 2);
+    let id: uuid::Uuid = first.workshop_id.parse().unwrap();
+    let (moves,): (i32,) = sqlx::query_as("SELECT moves FROM scheduling.workshops WHERE id = $1")
+        .bind(id)
+        .fetch_one(service.pool())
+        .await
+        .unwrap();
+    assert_eq!(moves, 0);
+    service.stop().await;
+}
