@@ -37,6 +37,11 @@ pub struct Figures {
     /// serve (who may lead some candidate of some enquiry).
     pub load_max_over_mean: f64,
     pub max_load: usize,
+    /// Of the busiest expert's assignments, those nobody else could take
+    /// (topic, language, leave; other holds and monthly limits ignored):
+    /// a floor under the largest load for this plan's workshops, which no
+    /// choice of experts goes below.
+    pub max_load_only_theirs: usize,
 }
 
 impl Figures {
@@ -324,6 +329,12 @@ fn figures(instance: &Instance, plan: &Plan, kinds: &[EnquiryKind]) -> Figures {
         .flat_map(|o| instance.slots[o.slot].leads.iter().copied())
         .collect();
     let max_load = load.values().copied().max().unwrap_or(0);
+    let max_load_only_theirs = load
+        .iter()
+        .filter(|(_, n)| **n == max_load)
+        .map(|(x, _)| only_theirs(instance, plan, *x))
+        .max()
+        .unwrap_or(0);
     let total: usize = could_serve
         .iter()
         .map(|x| load.get(x).copied().unwrap_or(0))
@@ -350,7 +361,52 @@ fn figures(instance: &Instance, plan: &Plan, kinds: &[EnquiryKind]) -> Figures {
             0.0
         },
         max_load,
+        max_load_only_theirs,
     }
+}
+
+/// How many of `expert`'s assignments in `plan` no other expert could
+/// take: for a lead, nobody else covers the primary topic, is off leave
+/// then and shares a language with every city; for a support, nobody else
+/// (but the lead) covers a topic of the workshop and the languages.
+fn only_theirs(instance: &Instance, plan: &Plan, expert: usize) -> usize {
+    let limits = &instance.limits;
+    plan.workshops
+        .iter()
+        .filter(|(s, team)| {
+            let slot = &instance.slots[**s];
+            let attendees = plan.attendees(**s);
+            let understood = |x: usize| {
+                let languages = &instance.experts[x].languages;
+                languages.contains(&limits.shared_language)
+                    || languages.iter().any(|l| {
+                        attendees
+                            .iter()
+                            .all(|e| instance.enquiries[*e].languages.contains(l))
+                    })
+            };
+            let covers = |x: usize| {
+                let topics = &instance.experts[x].topics;
+                topics.contains(&slot.primary_topic)
+                    || attendees.iter().any(|e| {
+                        instance.enquiries[*e]
+                            .topics
+                            .iter()
+                            .any(|t| topics.contains(t))
+                    })
+            };
+            if team.lead == expert {
+                !slot.leads.iter().any(|&x| x != expert && understood(x))
+            } else if team.support == Some(expert) {
+                !slot
+                    .supports
+                    .iter()
+                    .any(|&x| x != expert && x != team.lead && covers(x) && understood(x))
+            } else {
+                false
+            }
+        })
+        .count()
 }
 
 #[cfg(test)]

@@ -42,6 +42,7 @@ fn figures_json(f: &Figures) -> Value {
         "jointWorkshops": f.joint_workshops,
         "enquiriesPerJointWorkshop": round3(f.enquiries_per_joint_workshop()),
         "maxLoad": f.max_load,
+        "maxLoadOnlyTheirs": f.max_load_only_theirs,
         "loadMaxOverMean": round3(f.load_max_over_mean),
     })
 }
@@ -172,7 +173,10 @@ pub fn print_table(args: &PlanningArgs, r: &Results) {
     );
     row(
         "expert load max ÷ mean",
-        format!("{:.2} (max {})", a.load_max_over_mean, a.max_load),
+        format!(
+            "{:.2} (max {}, {} only theirs)",
+            a.load_max_over_mean, a.max_load, a.max_load_only_theirs
+        ),
         solved(3, format!("{:.2}", o.load_max_over_mean)),
         format!(
             "≤ {GOAL_LOAD_MAX_OVER_MEAN}  {}",
