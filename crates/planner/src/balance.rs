@@ -14,7 +14,7 @@
 //! score on every objective level, so the answer is as good for the
 //! objective and more even.
 
-use crate::check::{score, violations};
+use crate::check::{loads, score, violations};
 use crate::instance::Instance;
 use crate::plan::Plan;
 
@@ -29,13 +29,7 @@ use crate::plan::Plan;
 /// index), so the same plan always gives the same answer.
 pub fn even_the_load(instance: &Instance, plan: &Plan) -> (Plan, usize) {
     let mut plan = plan.clone();
-    let mut load: Vec<u32> = instance.experts.iter().map(|x| x.fixed_load).collect();
-    for team in plan.workshops.values() {
-        load[team.lead] += 1;
-        if let Some(x) = team.support {
-            load[x] += 1;
-        }
-    }
+    let mut load = loads(instance, &plan);
     let best = score(instance, &plan);
     let mut swaps = 0;
     loop {

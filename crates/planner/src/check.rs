@@ -20,6 +20,44 @@ pub struct Score {
     pub lateness: u64,
 }
 
+/// Whether expert `x` can run a workshop for `attendees` (enquiry
+/// indices): they list the shared language, or one every city listed.
+pub fn understood(instance: &Instance, x: usize, attendees: &[usize]) -> bool {
+    let languages = &instance.experts[x].languages;
+    languages.contains(&instance.limits.shared_language)
+        || languages.iter().any(|l| {
+            attendees
+                .iter()
+                .all(|e| instance.enquiries[*e].languages.contains(l))
+        })
+}
+
+/// Whether expert `x` covers a topic of the workshop in `slot` for
+/// `attendees`, as a SUPPORT must: its primary topic or one of its cities'.
+pub fn covers(instance: &Instance, x: usize, slot: usize, attendees: &[usize]) -> bool {
+    let topics = &instance.experts[x].topics;
+    topics.contains(&instance.slots[slot].primary_topic)
+        || attendees.iter().any(|e| {
+            instance.enquiries[*e]
+                .topics
+                .iter()
+                .any(|t| topics.contains(t))
+        })
+}
+
+/// Each expert's load under `plan`: their assignments outside the model
+/// ([`crate::Expert::fixed_load`]) and in it, as leads and supports.
+pub fn loads(instance: &Instance, plan: &Plan) -> Vec<u32> {
+    let mut load: Vec<u32> = instance.experts.iter().map(|x| x.fixed_load).collect();
+    for team in plan.workshops.values() {
+        load[team.lead] += 1;
+        if let Some(x) = team.support {
+            load[x] += 1;
+        }
+    }
+    load
+}
+
 /// Every rule `plan` breaks, in words; empty when it keeps them all.
 pub fn violations(instance: &Instance, plan: &Plan) -> Vec<String> {
     let mut found = Vec::new();
@@ -87,31 +125,20 @@ pub fn violations(instance: &Instance, plan: &Plan) -> Vec<String> {
             }
             (true, Some(x)) => {
                 let expert = &instance.experts[x];
-                let covers = expert.topics.contains(&slot.primary_topic)
-                    || attendees.iter().any(|e| {
-                        instance.enquiries[*e]
-                            .topics
-                            .iter()
-                            .any(|t| expert.topics.contains(t))
-                    });
-                if x == team.lead || !slot.supports.contains(&x) || !covers {
+                if x == team.lead
+                    || !slot.supports.contains(&x)
+                    || !covers(instance, x, s, &attendees)
+                {
                     found.push(format!("slot {s}: {} may not support it", expert.id));
                 }
             }
             (false, None) => {}
         }
         for x in std::iter::once(team.lead).chain(team.support) {
-            let expert = &instance.experts[x];
-            let understood = expert.languages.contains(&limits.shared_language)
-                || expert.languages.iter().any(|l| {
-                    attendees
-                        .iter()
-                        .all(|e| instance.enquiries[*e].languages.contains(l))
-                });
-            if !understood {
+            if !understood(instance, x, &attendees) {
                 found.push(format!(
                     "slot {s}: {} shares no language with every city",
-                    expert.id
+                    instance.experts[x].id
                 ));
             }
         }
@@ -275,13 +302,7 @@ pub fn score(instance: &Instance, plan: &Plan) -> Score {
             experts_changed += 1;
         }
     }
-    let mut load: Vec<u32> = instance.experts.iter().map(|x| x.fixed_load).collect();
-    for team in plan.workshops.values() {
-        load[team.lead] += 1;
-        if let Some(x) = team.support {
-            load[x] += 1;
-        }
-    }
+    let load = loads(instance, plan);
     let lateness = served
         .iter()
         .map(|e| {

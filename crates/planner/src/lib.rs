@@ -26,7 +26,7 @@ pub mod plan;
 pub mod solve;
 
 pub use balance::even_the_load;
-pub use check::{Score, score, violations};
+pub use check::{Score, loads, score, violations};
 pub use instance::{
     Candidate, Current, Day, Days, Enquiry, Expert, Fixed, Instance, Limits, Month, Slot,
     SupportRule, Topic,

@@ -298,14 +298,7 @@ proptest! {
         prop_assert_eq!(planner::score(&instance, &even), outcome.score);
         prop_assert_eq!(&even.served_in, &outcome.plan.served_in);
         let squares = |plan: &Plan| -> u64 {
-            let mut load: Vec<u64> = instance.experts.iter().map(|x| u64::from(x.fixed_load)).collect();
-            for team in plan.workshops.values() {
-                load[team.lead] += 1;
-                if let Some(x) = team.support {
-                    load[x] += 1;
-                }
-            }
-            load.iter().map(|l| l * l).sum()
+            planner::loads(&instance, plan).iter().map(|&l| u64::from(l) * u64::from(l)).sum()
         };
         prop_assert!(squares(&even) <= squares(&outcome.plan));
     }

@@ -370,38 +370,21 @@ fn figures(instance: &Instance, plan: &Plan, kinds: &[EnquiryKind]) -> Figures {
 /// then and shares a language with every city; for a support, nobody else
 /// (but the lead) covers a topic of the workshop and the languages.
 fn only_theirs(instance: &Instance, plan: &Plan, expert: usize) -> usize {
-    let limits = &instance.limits;
     plan.workshops
         .iter()
-        .filter(|(s, team)| {
-            let slot = &instance.slots[**s];
-            let attendees = plan.attendees(**s);
-            let understood = |x: usize| {
-                let languages = &instance.experts[x].languages;
-                languages.contains(&limits.shared_language)
-                    || languages.iter().any(|l| {
-                        attendees
-                            .iter()
-                            .all(|e| instance.enquiries[*e].languages.contains(l))
-                    })
-            };
-            let covers = |x: usize| {
-                let topics = &instance.experts[x].topics;
-                topics.contains(&slot.primary_topic)
-                    || attendees.iter().any(|e| {
-                        instance.enquiries[*e]
-                            .topics
-                            .iter()
-                            .any(|t| topics.contains(t))
-                    })
-            };
+        .filter(|&(&s, team)| {
+            let slot = &instance.slots[s];
+            let attendees = plan.attendees(s);
+            let understood = |x: usize| planner::check::understood(instance, x, &attendees);
             if team.lead == expert {
                 !slot.leads.iter().any(|&x| x != expert && understood(x))
             } else if team.support == Some(expert) {
-                !slot
-                    .supports
-                    .iter()
-                    .any(|&x| x != expert && x != team.lead && covers(x) && understood(x))
+                !slot.supports.iter().any(|&x| {
+                    x != expert
+                        && x != team.lead
+                        && planner::check::covers(instance, x, s, &attendees)
+                        && understood(x)
+                })
             } else {
                 false
             }

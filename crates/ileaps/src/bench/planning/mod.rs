@@ -186,7 +186,7 @@ pub struct Results {
 }
 
 /// How scheduling planned the enquiries (its `planning.stats`).
-#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PlannedBy {
     pub optimiser: u64,
@@ -413,9 +413,9 @@ async fn measure(
             },
         )
     })?;
-    let mut results = summarise(scenario, observed, judgement, play_time, cpu);
-    results.planned_by = planned_by;
-    Ok(results)
+    Ok(summarise(
+        scenario, observed, judgement, play_time, cpu, planned_by,
+    ))
 }
 
 /// Registers the cities, imports the roster and every holiday calendar the
@@ -582,6 +582,7 @@ fn summarise(
     judgement: judge::Judgement,
     play_time: Duration,
     cpu: Option<cpu::CpuTimes>,
+    planned_by: PlannedBy,
 ) -> Results {
     let planning_ms = observed
         .received
@@ -617,7 +618,7 @@ fn summarise(
         play_time,
         cpu,
         unreadable_events: observed.unreadable.clone(),
-        planned_by: PlannedBy::default(),
+        planned_by,
         scenario,
         judgement,
     }
