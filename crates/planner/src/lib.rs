@@ -13,10 +13,12 @@
 //! - [`check`]: an independent check of a plan and its [`Score`].
 //! - [`balance`]: the plan's experts swapped for less busy ones where the
 //!   objective cannot tell the difference.
+//! - [`bound`]: when a plan is optimal without a search to prove it.
 //!
 //! Why HiGHS, and how it was measured against Pumpkin: docs/planning.md.
 
 pub mod balance;
+pub mod bound;
 pub mod check;
 pub mod generate;
 pub mod ilp;
@@ -26,6 +28,7 @@ pub mod plan;
 pub mod solve;
 
 pub use balance::even_the_load;
+pub use bound::one_move_is_optimal;
 pub use check::{Score, loads, score, violations};
 pub use instance::{
     Candidate, Current, Day, Days, Enquiry, Expert, Fixed, Instance, Limits, Month, Slot,

@@ -125,8 +125,17 @@ pub fn solve_with(
             // A rejected start only costs HiGHS the head start.
             let _ = model.try_set_solution(Some(&as_float), None, None, None);
         }
+        let searching = std::time::Instant::now();
         let solved = model.solve();
         let status = solved.status();
+        tracing::debug!(
+            level,
+            ms = u64::try_from(searching.elapsed().as_millis()).unwrap_or(u64::MAX),
+            status = ?status,
+            simplex_iterations = solved.simplex_iteration_count(),
+            gap = solved.mip_gap(),
+            "level searched"
+        );
         let found = matches!(
             solved.primal_solution_status(),
             highs::HighsSolutionStatus::Feasible
