@@ -215,10 +215,39 @@ pub async fn received(
         }
         Err(stale) => return Ok(Err(Skipped::Failed(stale.to_string()))),
     };
-    let (bridge, outcome, stages) = if !movable
-        || settled_without_moves(&still, &whole, &first.plan, arrivals.clone())
-    {
+    let settled = !movable || settled_without_moves(&still, &whole, &first.plan, arrivals.clone());
+    // Before the whole model, one move alone: a model about the first
+    // stage's size that settles the usual move (a workshop moved so that a
+    // new enquiry joins it, or out of its way) when its answer is one no
+    // plan can beat.
+    let mut one_move_ms = None;
+    let one_move = if settled {
+        None
+    } else {
+        let one_move = settled_by_one_move(
+            &all,
+            &current,
+            &whole,
+            &first,
+            budget,
+            rules,
+            arrivals.clone(),
+        );
+        one_move_ms = Some(solving.elapsed().as_millis());
+        one_move
+    };
+    let (bridge, outcome, stages) = if settled {
         (still, first, 1)
+    } else if let Some(one_move) = one_move {
+        let (alone, two) = match one_move {
+            Ok(settled) => settled,
+            Err(error) => return Ok(Err(Skipped::Failed(format!("one move alone: {error}")))),
+        };
+        second_ms = solving.elapsed().as_millis();
+        match last_level(&all, &current, &alone, two, budget, rules, arrivals.clone()) {
+            Ok((narrow, outcome)) => (narrow, outcome, 3),
+            Err(error) => return Ok(Err(Skipped::Failed(error))),
+        }
     } else {
         // Moves may serve the enquiry, or let it join a workshop instead of
         // opening one: the whole model, from the first stage's plan.
@@ -230,15 +259,11 @@ pub async fn received(
         // fewer would lower the level), and every planned workshop is
         // confirmed, so a plan that ties lies within the first stage's
         // model, where the third level was already solved.
-        let levels_one_and_two = planner::SolveOptions {
-            levels: 2,
-            ..planner::SolveOptions::default()
-        };
         let two = match planner::optimise_with(
             &bridge.instance,
             budget,
             Some(&first.plan),
-            levels_one_and_two,
+            LEVELS_ONE_AND_TWO,
         ) {
             Ok(outcome) => outcome,
             Err(error) => return Ok(Err(Skipped::Failed(format!("the whole model: {error}")))),
@@ -247,49 +272,17 @@ pub async fn received(
         if up_to_grouping(&two.score) == up_to_grouping(&first.score) {
             (still, first, 2)
         } else {
-            // The last level (load, then dates) over the workshops the
-            // second level moved, the others where they are: a model the
-            // size of the first stage's, where the whole model's took most
-            // of a re-plan's time. Not the whole model's optimum of that
-            // level (moving other workshops instead might even the load
-            // more), but served, grouping and moves are.
-            let moved: Vec<CurrentWorkshop> = current
-                .iter()
-                .zip(&bridge.instance.current)
-                .map(|(workshop, placed)| {
-                    let stays = placed
-                        .enquiries
-                        .first()
-                        .is_some_and(|&e| two.plan.served_in[e] == Some(placed.slot));
-                    CurrentWorkshop {
-                        mobility: if stays {
-                            Mobility::Stays
-                        } else {
-                            workshop.mobility
-                        },
-                        ..workshop.clone()
-                    }
-                })
-                .collect();
-            let narrow = match all.with_current(&moved) {
-                Ok(narrow) => narrow.with_nearest_alternatives(
-                    rules.replan_alternatives as usize,
-                    arrivals.clone(),
-                ),
-                Err(stale) => return Ok(Err(Skipped::Failed(stale.to_string()))),
-            };
-            let load_and_dates = planner::SolveOptions {
-                from_level: 2,
-                ..planner::SolveOptions::default()
-            };
-            match planner::optimise_with(&narrow.instance, budget, Some(&two.plan), load_and_dates)
-            {
-                Ok(mut outcome) => {
-                    outcome.proven_levels[..2].copy_from_slice(&two.proven_levels[..2]);
-                    outcome.proven = outcome.proven_levels.iter().all(|p| *p);
-                    (narrow, outcome, 3)
-                }
-                Err(error) => return Ok(Err(Skipped::Failed(format!("the last level: {error}")))),
+            match last_level(
+                &all,
+                &current,
+                &bridge,
+                two,
+                budget,
+                rules,
+                arrivals.clone(),
+            ) {
+                Ok((narrow, outcome)) => (narrow, outcome, 3),
+                Err(error) => return Ok(Err(Skipped::Failed(error))),
             }
         }
     };
@@ -311,6 +304,7 @@ pub async fn received(
         served = outcome.plan.served(),
         first_ms = u64::try_from(first_ms).unwrap_or(u64::MAX),
         second_ms = u64::try_from(second_ms).unwrap_or(u64::MAX),
+        one_move_ms = one_move_ms.map(|ms| u64::try_from(ms).unwrap_or(u64::MAX)),
         solve_ms = u64::try_from(evening.duration_since(solving).as_millis()).unwrap_or(u64::MAX),
         evened,
         even_ms = u64::try_from(evening.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -638,6 +632,181 @@ fn why_the_calendar_is_not_a_plan(still: &Candidates, start: Option<&planner::Pl
     }
 }
 
+/// The objective's levels 1 and 2 only: served, then grouping and moves.
+const LEVELS_ONE_AND_TWO: planner::SolveOptions = planner::SolveOptions {
+    presolve: false,
+    levels: 2,
+    from_level: 0,
+};
+
+/// One move alone: between the first stage and the whole model, models in
+/// which only the planned workshops concerned may move, everything else
+/// where it is: first those a new enquiry could join after a move
+/// ([`joinable_after_a_move`]), all together; then, for a new enquiry the
+/// first stage left unserved, each of the [`IN_THE_WAY_TRIED`] workshops
+/// most in its way ([`in_the_way`]) on its own. Each is about the size of
+/// the first stage's, where the whole model's levels 1 and 2 took most of
+/// the slowest re-plans (docs/planning.md, session 9).
+///
+/// A model's plan is the whole model's optimum on levels 1 and 2 when it
+/// reaches what no plan can beat ([`planner::one_move_is_optimal`]:
+/// everyone served, no workshop beyond the fewest possible, one move, no
+/// expert changed, where the first stage, without moves, did worse). Then
+/// `Some` with the first such model, in the order above, and its answer
+/// (levels 1 and 2); otherwise `None`, and the whole model decides. Also
+/// `None`, without a search, when the first stage is not proven.
+fn settled_by_one_move(
+    all: &Candidates,
+    current: &[CurrentWorkshop],
+    whole: &Candidates,
+    first: &planner::Outcome,
+    budget: planner::Budget,
+    rules: &Rules,
+    newcomers: std::ops::Range<usize>,
+) -> Option<Result<(Candidates, planner::Outcome), String>> {
+    if !first.proven_levels.iter().take(2).all(|p| *p) {
+        return None;
+    }
+    let may_move = |w: &usize| current[*w].mobility == Mobility::MayMove;
+    let joinable: BTreeSet<usize> = newcomers
+        .clone()
+        .flat_map(|newcomer| joinable_after_a_move(&whole.instance, newcomer))
+        .filter(may_move)
+        .collect();
+    let mut tries: Vec<BTreeSet<usize>> = Vec::new();
+    if !joinable.is_empty() {
+        tries.push(joinable);
+    }
+    for newcomer in newcomers.clone() {
+        if first.plan.served_in[newcomer].is_none() {
+            tries.extend(
+                in_the_way(&whole.instance, newcomer)
+                    .into_iter()
+                    .filter(may_move)
+                    .take(IN_THE_WAY_TRIED)
+                    .map(|w| BTreeSet::from([w])),
+            );
+        }
+    }
+    for concerned in tries {
+        let only_those: Vec<CurrentWorkshop> = current
+            .iter()
+            .enumerate()
+            .map(|(w, workshop)| CurrentWorkshop {
+                mobility: if concerned.contains(&w) {
+                    workshop.mobility
+                } else {
+                    Mobility::Stays
+                },
+                ..workshop.clone()
+            })
+            .collect();
+        let alone = match all.clone().with_current(&only_those) {
+            Ok(bridge) => bridge
+                .with_nearest_alternatives(rules.replan_alternatives as usize, newcomers.clone()),
+            Err(stale) => return Some(Err(stale.to_string())),
+        };
+        let two = match planner::optimise_with(
+            &alone.instance,
+            budget,
+            Some(&first.plan),
+            LEVELS_ONE_AND_TWO,
+        ) {
+            Ok(two) => two,
+            Err(error) => return Some(Err(error.to_string())),
+        };
+        if planner::one_move_is_optimal(&whole.instance, first, &two.plan) {
+            return Some(Ok((alone, two)));
+        }
+    }
+    None
+}
+
+/// How many of the workshops most in an unserved new enquiry's way
+/// [`settled_by_one_move`] tries moving, one at a time: each try is a
+/// small solve, and when none settles it the whole model still runs.
+const IN_THE_WAY_TRIED: usize = 3;
+
+/// The planned workshops (indices into `instance.current`) whose days or
+/// holds meet those of one of `newcomer`'s options, most in its way first:
+/// moving one of them may free the day, the city or an expert it needs.
+/// "Most in its way" counts the options it meets.
+fn in_the_way(instance: &planner::Instance, newcomer: usize) -> Vec<usize> {
+    let meet = |a: planner::Days, b: planner::Days| a.first <= b.last && b.first <= a.last;
+    let Some(enquiry) = instance.enquiries.get(newcomer) else {
+        return Vec::new();
+    };
+    let mut met: Vec<(usize, usize)> = (0..instance.current.len())
+        .map(|w| {
+            let at = &instance.slots[instance.current[w].slot];
+            let options = enquiry
+                .options
+                .iter()
+                .filter(|o| {
+                    let option = &instance.slots[o.slot];
+                    meet(at.span, option.span) || meet(at.hold, option.hold)
+                })
+                .count();
+            (w, options)
+        })
+        .filter(|(_, options)| *options > 0)
+        .collect();
+    // Most options met first; the sort is stable, so ties keep the
+    // neighbourhood's order (nearest first).
+    met.sort_by_key(|(_, options)| std::cmp::Reverse(*options));
+    met.into_iter().map(|(w, _)| w).collect()
+}
+
+/// The last level (load, then dates) over the workshops `two` (levels 1
+/// and 2, solved in `bridge`) moved, the others where they are: a model
+/// the size of the first stage's, where the whole model's took most of a
+/// re-plan's time. Not the whole model's optimum of that level (moving
+/// other workshops instead might even the load more), but served,
+/// grouping and moves are.
+fn last_level(
+    all: &Candidates,
+    current: &[CurrentWorkshop],
+    bridge: &Candidates,
+    two: planner::Outcome,
+    budget: planner::Budget,
+    rules: &Rules,
+    newcomers: std::ops::Range<usize>,
+) -> Result<(Candidates, planner::Outcome), String> {
+    let moved: Vec<CurrentWorkshop> = current
+        .iter()
+        .zip(&bridge.instance.current)
+        .map(|(workshop, placed)| {
+            let stays = placed
+                .enquiries
+                .first()
+                .is_some_and(|&e| two.plan.served_in[e] == Some(placed.slot));
+            CurrentWorkshop {
+                mobility: if stays {
+                    Mobility::Stays
+                } else {
+                    workshop.mobility
+                },
+                ..workshop.clone()
+            }
+        })
+        .collect();
+    let narrow = all
+        .clone()
+        .with_current(&moved)
+        .map_err(|stale| stale.to_string())?
+        .with_nearest_alternatives(rules.replan_alternatives as usize, newcomers);
+    let load_and_dates = planner::SolveOptions {
+        from_level: 2,
+        ..planner::SolveOptions::default()
+    };
+    let mut outcome =
+        planner::optimise_with(&narrow.instance, budget, Some(&two.plan), load_and_dates)
+            .map_err(|error| format!("the last level: {error}"))?;
+    outcome.proven_levels[..2].copy_from_slice(&two.proven_levels[..2]);
+    outcome.proven = outcome.proven_levels.iter().all(|p| *p);
+    Ok((narrow, outcome))
+}
+
 /// A score's first two objective levels: enquiries served, then workshops,
 /// moves and experts changed.
 fn up_to_grouping(score: &planner::Score) -> (usize, usize, usize, usize, usize) {
@@ -688,11 +857,17 @@ fn settled_without_moves(
 /// solver decides. Joining where the workshop is now needs no move, and
 /// the first stage's model had that choice already.
 fn could_join_after_a_move(instance: &planner::Instance, newcomer: usize) -> bool {
+    !joinable_after_a_move(instance, newcomer).is_empty()
+}
+
+/// The planned workshops (indices into `instance.current`) that enquiry
+/// `newcomer` could join after a move, as [`could_join_after_a_move`] says.
+fn joinable_after_a_move(instance: &planner::Instance, newcomer: usize) -> Vec<usize> {
     let Some(joiner) = instance.enquiries.get(newcomer) else {
-        return false;
+        return Vec::new();
     };
     let listed: BTreeSet<usize> = joiner.options.iter().map(|o| o.slot).collect();
-    instance.current.iter().any(|workshop| {
+    let joinable = |workshop: &planner::Current| {
         let participants: u64 = workshop
             .enquiries
             .iter()
@@ -723,7 +898,10 @@ fn could_join_after_a_move(instance: &planner::Instance, newcomer: usize) -> boo
                     })
                     && room_outside_the_model(instance, s, &group)
             })
-    })
+    };
+    (0..instance.current.len())
+        .filter(|&w| joinable(&instance.current[w]))
+        .collect()
 }
 
 /// Whether enquiry `newcomer`, unserved with every planned workshop kept
@@ -1153,6 +1331,27 @@ mod tests {
             }],
             ..planner::Instance::default()
         }
+    }
+
+    #[test]
+    fn the_workshops_most_in_an_unserved_enquirys_way_come_first() {
+        // Colombo lists slots 2 (days 4–5) and 3 (days 6–7).
+        let mut instance = joinable(&[2, 3], 10);
+        let wide = planner::Slot {
+            span: planner::Days::new(4, 7),
+            hold: planner::Days::new(4, 7),
+            ..instance.slots[2].clone()
+        };
+        instance.slots.push(wide);
+        let planned_at = |slot: usize| planner::Current {
+            slot,
+            ..instance.current[0].clone()
+        };
+        // Workshop 0 stays on days 0–1, out of the way; 1 meets one of
+        // Colombo's options; 2 (days 4–7) meets both.
+        let (at_two, at_wide) = (planned_at(2), planned_at(4));
+        instance.current.extend([at_two, at_wide]);
+        assert_eq!(in_the_way(&instance, 1), vec![2, 1]);
     }
 
     #[test]
