@@ -60,12 +60,18 @@ pub fn fewest_workshops(instance: &Instance) -> usize {
     confirmed.len() + usize::from(alone)
 }
 
-/// Whether enquiry `e` could join planned `workshop` in some plan: in its
-/// slot or an alternative that `e` lists too and that is shared, with the
-/// joint limits kept and nobody there who cannot meet `e` at one time. A
-/// necessary condition only (days, experts and the rest may still forbid
-/// it), which is what a lower bound needs.
+/// Whether enquiry `e` could join planned `workshop` in some plan
+/// ([`join_slots`] has one).
 pub fn could_join(instance: &Instance, workshop: &crate::Current, e: usize) -> bool {
+    !join_slots(instance, workshop, e).is_empty()
+}
+
+/// Where enquiry `e` could join planned `workshop`: its slot or an
+/// alternative that `e` lists too and that is shared, with the joint limits
+/// kept and nobody there who cannot meet `e` at one time. A necessary
+/// condition only (days, experts and the rest may still forbid it), which
+/// is what a lower bound needs.
+pub fn join_slots(instance: &Instance, workshop: &crate::Current, e: usize) -> Vec<usize> {
     let joiner = &instance.enquiries[e];
     let participants: u64 = workshop
         .enquiries
@@ -83,12 +89,12 @@ pub fn could_join(instance: &Instance, workshop: &crate::Current, e: usize) -> b
     if participants > u64::from(limits.max_participants)
         || cities.len() > limits.max_cities as usize
     {
-        return false;
+        return Vec::new();
     }
     let listed: BTreeSet<usize> = joiner.options.iter().map(|o| o.slot).collect();
     std::iter::once(workshop.slot)
         .chain(workshop.alternatives.iter().copied())
-        .any(|s| {
+        .filter(|&s| {
             let slot = &instance.slots[s];
             listed.contains(&s)
                 && slot.shared
@@ -97,4 +103,5 @@ pub fn could_join(instance: &Instance, workshop: &crate::Current, e: usize) -> b
                         || (b == e && workshop.enquiries.contains(&a))
                 })
         })
+        .collect()
 }

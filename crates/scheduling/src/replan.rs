@@ -863,40 +863,20 @@ fn could_join_after_a_move(instance: &planner::Instance, newcomer: usize) -> boo
 /// The planned workshops (indices into `instance.current`) that enquiry
 /// `newcomer` could join after a move, as [`could_join_after_a_move`] says.
 fn joinable_after_a_move(instance: &planner::Instance, newcomer: usize) -> Vec<usize> {
-    let Some(joiner) = instance.enquiries.get(newcomer) else {
+    if newcomer >= instance.enquiries.len() {
         return Vec::new();
-    };
-    let listed: BTreeSet<usize> = joiner.options.iter().map(|o| o.slot).collect();
+    }
     let joinable = |workshop: &planner::Current| {
-        let participants: u64 = workshop
-            .enquiries
-            .iter()
-            .map(|&e| u64::from(instance.enquiries[e].participants))
-            .sum::<u64>()
-            + u64::from(joiner.participants);
-        let cities: BTreeSet<&str> = workshop
-            .enquiries
-            .iter()
-            .map(|&e| instance.enquiries[e].city.as_str())
-            .chain([joiner.city.as_str()])
-            .collect();
-        let within_limits = participants <= u64::from(instance.limits.max_participants)
-            && cities.len() <= instance.limits.max_cities as usize;
         let group: Vec<usize> = workshop
             .enquiries
             .iter()
             .copied()
             .chain([newcomer])
             .collect();
-        within_limits
-            && workshop.alternatives.iter().any(|&s| {
-                listed.contains(&s)
-                    && instance.slots[s].shared
-                    && !instance.slots[s].incompatible.iter().any(|&(a, b)| {
-                        (a == newcomer && workshop.enquiries.contains(&b))
-                            || (b == newcomer && workshop.enquiries.contains(&a))
-                    })
-                    && room_outside_the_model(instance, s, &group)
+        planner::bound::join_slots(instance, workshop, newcomer)
+            .into_iter()
+            .any(|s| {
+                workshop.alternatives.contains(&s) && room_outside_the_model(instance, s, &group)
             })
     };
     (0..instance.current.len())
