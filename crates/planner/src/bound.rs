@@ -105,3 +105,43 @@ pub fn join_slots(instance: &Instance, workshop: &crate::Current, e: usize) -> V
         })
         .collect()
 }
+
+/// Whether what the model does not decide leaves room for enquiries
+/// `group` together in `slot`: every day of it below the daily limit
+/// ([`crate::Fixed::day_load`]), none of their cities engaged on those
+/// days, and an expert who may lead it with room left in its month, plus a
+/// second who may support it when the group needs one. Necessary, never
+/// sufficient: the model's own workshops may take that room.
+pub fn room_outside_the_model(instance: &Instance, slot: usize, group: &[usize]) -> bool {
+    let at = &instance.slots[slot];
+    let fixed = &instance.fixed;
+    let days_free = at.span.iter().all(|day| {
+        fixed.day_load.get(&day).copied().unwrap_or(0) < instance.limits.workshops_per_day
+    });
+    let cities_free = group.iter().all(|&e| {
+        fixed
+            .city_days
+            .get(&instance.enquiries[e].city)
+            .is_none_or(|engaged| !at.span.iter().any(|day| engaged.contains(&day)))
+    });
+    let with_room = |x: &usize| instance.experts[*x].room_in(at.month) > 0;
+    let leads: Vec<usize> = at.leads.iter().copied().filter(with_room).collect();
+    let participants: u64 = group
+        .iter()
+        .map(|&e| u64::from(instance.enquiries[e].participants))
+        .sum();
+    let cities: BTreeSet<&str> = group
+        .iter()
+        .map(|&e| instance.enquiries[e].city.as_str())
+        .collect();
+    let needs_support = at.support == crate::SupportRule::BySize
+        && (cities.len() > instance.limits.support_over_cities as usize
+            || participants > u64::from(instance.limits.support_over_participants));
+    let staffed = match leads.as_slice() {
+        [] => false,
+        [only] if needs_support => at.supports.iter().any(|x| x != only && with_room(x)),
+        _ if needs_support => at.supports.iter().any(with_room),
+        _ => true,
+    };
+    days_free && cities_free && staffed
+}

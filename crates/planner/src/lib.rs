@@ -14,6 +14,8 @@
 //! - [`balance`]: the plan's experts swapped for less busy ones where the
 //!   objective cannot tell the difference.
 //! - [`bound`]: when a plan is optimal without a search to prove it.
+//! - [`relax`]: the optimum searched for without the workshops nobody
+//!   could join.
 //!
 //! Why HiGHS, and how it was measured against Pumpkin: docs/planning.md.
 
@@ -25,6 +27,7 @@ pub mod ilp;
 pub mod instance;
 pub mod model;
 pub mod plan;
+pub mod relax;
 pub mod solve;
 
 pub use balance::even_the_load;

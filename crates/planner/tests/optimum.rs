@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use planner::generate::Rng;
+use planner::relax::{Without, nobody_could_join, optimise_served_and_grouping};
 use planner::{
     Budget, Candidate, Current, Days, Enquiry, Expert, Instance, Limits, Plan, Score, Slot,
     SupportRule, Team, optimise, score, violations,
@@ -343,6 +344,88 @@ fn every_plan_the_one_move_bound_calls_optimal_is_the_brute_force_optimum() {
     // Often enough for the checks to mean something.
     assert!(bounded_instances >= 50, "{bounded_instances}");
     assert!(settled_instances >= 2, "{settled_instances}");
+}
+
+#[test]
+fn leaving_out_the_workshops_nobody_could_join_is_a_relaxation_and_its_lifted_optimum_is_the_optimum()
+ {
+    let (mut left_out_somewhere, mut lifted) = (0, 0);
+    for seed in 0..SEEDS_FOR_THE_BOUND {
+        let (instance, before) = one_arrives_later(seed);
+        let left_out = nobody_could_join(&instance);
+        let Some(without) = Without::new(&instance, &left_out) else {
+            continue;
+        };
+        left_out_somewhere += usize::from(!left_out.is_empty());
+        // The enquiries left out with them, and how many are beneficiaries'.
+        let leaving = left_out
+            .iter()
+            .flat_map(|&w| &instance.current[w].enquiries)
+            .fold((0, 0), |(all, beneficiaries), &e| {
+                (
+                    all + 1,
+                    beneficiaries + usize::from(instance.enquiries[e].beneficiary),
+                )
+            });
+        // Every plan of the whole, without them, is a plan of the smaller
+        // instance that scores as well on served and grouping, they aside.
+        let mut best: Option<Score> = None;
+        every_plan(&instance, &mut |plan| {
+            let found = score(&instance, plan);
+            if best.is_none_or(|b| found < b) {
+                best = Some(found);
+            }
+            let small = without
+                .restrict(plan)
+                .unwrap_or_else(|| panic!("seed {seed}: {plan:?} joins a workshop left out"));
+            assert_eq!(
+                violations(&without.instance, &small),
+                Vec::<String>::new(),
+                "seed {seed}: {plan:?} without {left_out:?}"
+            );
+            let relaxed = score(&without.instance, &small);
+            assert_eq!(
+                relaxed.workshops + left_out.len(),
+                found.workshops,
+                "seed {seed}"
+            );
+            assert_eq!(relaxed.served.0 + leaving.0, found.served.0, "seed {seed}");
+            assert_eq!(
+                relaxed.beneficiaries_served.0 + leaving.1,
+                found.beneficiaries_served.0,
+                "seed {seed}"
+            );
+            assert!(
+                relaxed.moves <= found.moves && relaxed.experts_changed <= found.experts_changed
+            );
+        });
+        let best = best.expect("the calendar is a plan");
+        let mut pinned = instance.clone();
+        for workshop in &mut pinned.current {
+            workshop.alternatives.clear();
+        }
+        let without_moves =
+            optimise(&pinned, Budget::GENEROUS, Some(&before)).expect("the calendar is a plan");
+        if let Some(outcome) =
+            optimise_served_and_grouping(&instance, Budget::GENEROUS, &without_moves.plan)
+                .expect("the smaller instance has a plan")
+        {
+            assert_eq!(violations(&instance, &outcome.plan), Vec::<String>::new());
+            assert_eq!(
+                up_to_grouping(&score(&instance, &outcome.plan)),
+                up_to_grouping(&best),
+                "seed {seed}: without {left_out:?}"
+            );
+            lifted += 1;
+        }
+    }
+    eprintln!(
+        "workshops left out in {left_out_somewhere}, the lifted optimum taken in {lifted}, \
+         of {SEEDS_FOR_THE_BOUND} instances"
+    );
+    // Often enough for the checks to mean something.
+    assert!(left_out_somewhere >= 50, "{left_out_somewhere}");
+    assert!(lifted >= 20, "{lifted}");
 }
 
 /// Instances [`every_plan_the_one_move_bound_calls_optimal_is_the_brute_force_optimum`]
