@@ -221,6 +221,13 @@ pub async fn received(
     // new enquiry joins it, or out of its way) when its answer is one no
     // plan can beat.
     let mut one_move_ms = None;
+    let mut relaxed_ms = None;
+    // Which step's answer the plan is (for the log).
+    let mut settled_by = if settled {
+        "first stage"
+    } else {
+        "whole model"
+    };
     let one_move = if settled {
         None
     } else {
@@ -244,6 +251,7 @@ pub async fn received(
             Err(error) => return Ok(Err(Skipped::Failed(format!("one move alone: {error}")))),
         };
         second_ms = solving.elapsed().as_millis();
+        settled_by = "one move";
         match last_level(&all, &current, &alone, two, budget, rules, arrivals.clone()) {
             Ok((narrow, outcome)) => (narrow, outcome, 3),
             Err(error) => return Ok(Err(Skipped::Failed(error))),
@@ -252,21 +260,40 @@ pub async fn received(
         // Moves may serve the enquiry, or let it join a workshop instead of
         // opening one: the whole model, from the first stage's plan.
         let bridge = whole;
-        // Served and grouping first (levels 1 and 2). When moves do no
-        // better there than the first stage, the first stage's plan is
+        // Served and grouping first (levels 1 and 2), searched for first
+        // without the workshops no new enquiry could join, which can only
+        // compete with it; when that answer fits back around them, it is
+        // the whole model's (`planner::relax`). Either way, when moves do
+        // no better there than the first stage, the first stage's plan is
         // the whole model's optimum: an equal second level means no
         // move (a move outweighs any change of experts, and a workshop
         // fewer would lower the level), and every planned workshop is
         // confirmed, so a plan that ties lies within the first stage's
         // model, where the third level was already solved.
-        let two = match planner::optimise_with(
-            &bridge.instance,
-            budget,
-            Some(&first.plan),
-            LEVELS_ONE_AND_TWO,
-        ) {
-            Ok(outcome) => outcome,
-            Err(error) => return Ok(Err(Skipped::Failed(format!("the whole model: {error}")))),
+        // A failure here costs only the shortcut: the whole model follows.
+        let relaxed =
+            planner::relax::optimise_served_and_grouping(&bridge.instance, budget, &first.plan)
+                .unwrap_or_else(|error| {
+                    warn!(%error, "the model without the workshops nobody could join failed");
+                    None
+                });
+        relaxed_ms = Some(solving.elapsed().as_millis());
+        let two = match relaxed {
+            Some(two) => {
+                settled_by = "relaxation";
+                two
+            }
+            None => match planner::optimise_with(
+                &bridge.instance,
+                budget,
+                Some(&first.plan),
+                LEVELS_ONE_AND_TWO,
+            ) {
+                Ok(outcome) => outcome,
+                Err(error) => {
+                    return Ok(Err(Skipped::Failed(format!("the whole model: {error}"))));
+                }
+            },
         };
         second_ms = solving.elapsed().as_millis();
         if up_to_grouping(&two.score) == up_to_grouping(&first.score) {
@@ -305,6 +332,8 @@ pub async fn received(
         first_ms = u64::try_from(first_ms).unwrap_or(u64::MAX),
         second_ms = u64::try_from(second_ms).unwrap_or(u64::MAX),
         one_move_ms = one_move_ms.map(|ms| u64::try_from(ms).unwrap_or(u64::MAX)),
+        relaxed_ms = relaxed_ms.map(|ms| u64::try_from(ms).unwrap_or(u64::MAX)),
+        settled_by,
         solve_ms = u64::try_from(evening.duration_since(solving).as_millis()).unwrap_or(u64::MAX),
         evened,
         even_ms = u64::try_from(evening.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -653,8 +682,9 @@ const LEVELS_ONE_AND_TWO: planner::SolveOptions = planner::SolveOptions {
 /// everyone served, no workshop beyond the fewest possible, one move, no
 /// expert changed, where the first stage, without moves, did worse). Then
 /// `Some` with the first such model, in the order above, and its answer
-/// (levels 1 and 2); otherwise `None`, and the whole model decides. Also
-/// `None`, without a search, when the first stage is not proven.
+/// (levels 1 and 2); otherwise `None`, and the relaxation
+/// (`planner::relax`), then the whole model, decide. Also `None`, without
+/// a search, when the first stage is not proven.
 fn settled_by_one_move(
     all: &Candidates,
     current: &[CurrentWorkshop],
@@ -724,7 +754,8 @@ fn settled_by_one_move(
 
 /// How many of the workshops most in an unserved new enquiry's way
 /// [`settled_by_one_move`] tries moving, one at a time: each try is a
-/// small solve, and when none settles it the whole model still runs.
+/// small solve, and when none settles it the relaxation and the whole
+/// model still run.
 const IN_THE_WAY_TRIED: usize = 3;
 
 /// The planned workshops (indices into `instance.current`) whose days or
@@ -852,10 +883,10 @@ fn settled_without_moves(
 /// too (so of its topic and format, in every window), where the cities and
 /// participants together stay within the joint limits, nobody there is
 /// incompatible with the newcomer, and what lies outside the model leaves
-/// room for the group ([`room_outside_the_model`]). A necessary condition
-/// only: the model's own workshops may still forbid the join, which the
-/// solver decides. Joining where the workshop is now needs no move, and
-/// the first stage's model had that choice already.
+/// room for the group ([`planner::bound::room_outside_the_model`]). A
+/// necessary condition only: the model's own workshops may still forbid
+/// the join, which the solver decides. Joining where the workshop is now
+/// needs no move, and the first stage's model had that choice already.
 fn could_join_after_a_move(instance: &planner::Instance, newcomer: usize) -> bool {
     !joinable_after_a_move(instance, newcomer).is_empty()
 }
@@ -876,7 +907,8 @@ fn joinable_after_a_move(instance: &planner::Instance, newcomer: usize) -> Vec<u
         planner::bound::join_slots(instance, workshop, newcomer)
             .into_iter()
             .any(|s| {
-                workshop.alternatives.contains(&s) && room_outside_the_model(instance, s, &group)
+                workshop.alternatives.contains(&s)
+                    && planner::bound::room_outside_the_model(instance, s, &group)
             })
     };
     (0..instance.current.len())
@@ -886,8 +918,8 @@ fn joinable_after_a_move(instance: &planner::Instance, newcomer: usize) -> Vec<u
 
 /// Whether enquiry `newcomer`, unserved with every planned workshop kept
 /// where it is, might be served once some move: one of its slots has room
-/// for it outside the model ([`room_outside_the_model`]). When none has,
-/// what stands in its way is fixed (the calendar beyond the model, leave,
+/// for it outside the model ([`planner::bound::room_outside_the_model`]).
+/// When none has, what stands in its way is fixed (the calendar beyond the model, leave,
 /// frozen holds, full months), and no move can serve it: the first
 /// stage's answer stands without the whole model's search.
 fn could_be_served_after_a_move(instance: &planner::Instance, newcomer: usize) -> bool {
@@ -895,48 +927,8 @@ fn could_be_served_after_a_move(instance: &planner::Instance, newcomer: usize) -
         enquiry
             .options
             .iter()
-            .any(|o| room_outside_the_model(instance, o.slot, &[newcomer]))
+            .any(|o| planner::bound::room_outside_the_model(instance, o.slot, &[newcomer]))
     })
-}
-
-/// Whether what the model does not decide leaves room for enquiries
-/// `group` together in `slot`: every day of it below the daily limit
-/// ([`planner::Fixed::day_load`]), none of their cities engaged on those
-/// days, and an expert who may lead it with room left in its month, plus a
-/// second who may support it when the group needs one. Necessary, never
-/// sufficient: the model's own workshops may take that room.
-fn room_outside_the_model(instance: &planner::Instance, slot: usize, group: &[usize]) -> bool {
-    let at = &instance.slots[slot];
-    let fixed = &instance.fixed;
-    let days_free = at.span.iter().all(|day| {
-        fixed.day_load.get(&day).copied().unwrap_or(0) < instance.limits.workshops_per_day
-    });
-    let cities_free = group.iter().all(|&e| {
-        fixed
-            .city_days
-            .get(&instance.enquiries[e].city)
-            .is_none_or(|engaged| !at.span.iter().any(|day| engaged.contains(&day)))
-    });
-    let with_room = |x: &usize| instance.experts[*x].room_in(at.month) > 0;
-    let leads: Vec<usize> = at.leads.iter().copied().filter(with_room).collect();
-    let participants: u64 = group
-        .iter()
-        .map(|&e| u64::from(instance.enquiries[e].participants))
-        .sum();
-    let cities: BTreeSet<&str> = group
-        .iter()
-        .map(|&e| instance.enquiries[e].city.as_str())
-        .collect();
-    let needs_support = at.support == planner::SupportRule::BySize
-        && (cities.len() > instance.limits.support_over_cities as usize
-            || participants > u64::from(instance.limits.support_over_participants));
-    let staffed = match leads.as_slice() {
-        [] => false,
-        [only] if needs_support => at.supports.iter().any(|x| x != only && with_room(x)),
-        _ if needs_support => at.supports.iter().any(with_room),
-        _ => true,
-    };
-    days_free && cities_free && staffed
 }
 
 /// The plan's groups as changes to what was planned. The new enquiries
