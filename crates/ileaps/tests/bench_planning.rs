@@ -10,6 +10,8 @@ async fn the_planning_bench_plays_a_scenario_and_judges_the_plan_against_the_opt
     // The bench makes its own database next to this one, on the same server.
     let db = test_support::test_db().await;
     let json = std::env::temp_dir().join(format!("ileaps-bench-planning-{}.json", db.name));
+    // Yesterday's instance, as a run made yesterday would have drawn it.
+    let yesterday = chrono::Utc::now().date_naive() - chrono::Days::new(1);
     let output = Command::new(env!("CARGO_BIN_EXE_ileaps"))
         .args([
             "bench",
@@ -28,6 +30,8 @@ async fn the_planning_bench_plays_a_scenario_and_judges_the_plan_against_the_opt
             "60",
             "--optimum-nodes",
             "20000",
+            "--today",
+            &yesterday.to_string(),
             "--json",
         ])
         .arg(&json)
@@ -74,4 +78,24 @@ async fn the_planning_bench_plays_a_scenario_and_judges_the_plan_against_the_opt
     assert!((0.0..=1.0).contains(&ratio));
     assert!(results["planningLatencyMs"]["p50"].as_f64().unwrap() > 0.0);
     assert!(stdout.contains("served ÷ optimum"), "{stdout}");
+    let first_window = yesterday + chrono::Days::new(35);
+    assert!(
+        stdout.contains(&format!("windows from {first_window}")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_day_too_long_ago_for_the_scenario_is_refused_before_anything_starts() {
+    let long_ago = chrono::Utc::now().date_naive() - chrono::Days::new(30);
+    let output = Command::new(env!("CARGO_BIN_EXE_ileaps"))
+        .args(["bench", "planning", "--today", &long_ago.to_string()])
+        .output()
+        .expect("the ileaps binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("--today must be from") && stderr.contains("lead time"),
+        "{stderr}"
+    );
 }

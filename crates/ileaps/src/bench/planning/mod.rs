@@ -48,6 +48,11 @@ pub const GOAL_SERVED_OVER_OPTIMUM: f64 = 0.98;
 pub const GOAL_LOAD_MAX_OVER_MEAN: f64 = 1.5;
 pub const GOAL_P99_MS: f64 = 500.0;
 
+/// How many days before today `--today` may be: windows open
+/// [`scenario::FIRST_WINDOW_AFTER_DAYS`] after it, and must stay beyond
+/// scheduling's 21 days of lead time.
+const MOST_DAYS_BEFORE_TODAY: u64 = 14;
+
 /// How long one enquiry may take to settle before the run is called broken.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -101,6 +106,14 @@ pub struct PlanningArgs {
     /// (`ILEAPS_PLAN_BATCH`).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100))]
     pub burst: u64,
+    /// The day the scenarios are made for (YYYY-MM-DD; default today, UTC):
+    /// windows open 35 days after it, and the holidays they meet differ
+    /// from one day to the next, so runs on different days compare only
+    /// when they pass the same day. At most 14 days ago (the windows must
+    /// stay beyond the 21 days' lead time) and so that the last window
+    /// ends within a year.
+    #[arg(long)]
+    pub today: Option<NaiveDate>,
     /// Where to write the JSON results (default
     /// target/ileaps-bench/planning-seed<n>-<time>.json); with `--seeds`,
     /// one file per seed, named <stem>-seed<n>.json.
@@ -127,6 +140,20 @@ impl PlanningArgs {
         }
         if !(30..=330).contains(&self.horizon_days) {
             bail!("--horizon-days must be 30-330 (windows must end within the year intake allows)");
+        }
+        if let Some(today) = self.today {
+            let now = Utc::now().date_naive();
+            let earliest = now - chrono::Days::new(MOST_DAYS_BEFORE_TODAY);
+            let latest = now
+                + chrono::Days::new(
+                    365 - scenario::FIRST_WINDOW_AFTER_DAYS - u64::from(self.horizon_days),
+                );
+            if !(earliest..=latest).contains(&today) {
+                bail!(
+                    "--today must be from {earliest} to {latest}: earlier, the first windows \
+                     fall inside the lead time; later, the last ones end beyond the year intake allows"
+                );
+            }
         }
         Ok(())
     }
@@ -294,7 +321,8 @@ async fn run_one(args: &PlanningArgs) -> Result<Summary> {
     );
     let registry =
         crate::operator::read_city_file(&crate::demo::seed_file(crate::demo::SEED_CITIES))?;
-    let scenario = Scenario::generate(args.shape(), &registry, started_at.date_naive())?;
+    let today = args.today.unwrap_or_else(|| started_at.date_naive());
+    let scenario = Scenario::generate(args.shape(), &registry, today)?;
     println!(
         "ileaps bench planning: seed {}, {} enquiries from {} cities ({} beneficiaries), {} experts, windows from {} over {} days",
         args.seed,
