@@ -128,8 +128,9 @@ pub fn solve_with(
         let searching = std::time::Instant::now();
         let solved = model.solve();
         let status = solved.status();
+        // Not `level`: JSON logs already use that key for the severity.
         tracing::debug!(
-            level,
+            objective_level = level,
             ms = u64::try_from(searching.elapsed().as_millis()).unwrap_or(u64::MAX),
             status = ?status,
             simplex_iterations = solved.simplex_iteration_count(),
