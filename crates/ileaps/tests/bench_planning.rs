@@ -86,7 +86,7 @@ async fn the_planning_bench_plays_a_scenario_and_judges_the_plan_against_the_opt
 }
 
 #[test]
-fn a_day_too_long_ago_for_the_scenario_is_refused_before_anything_starts() {
+fn a_day_too_long_ago_for_the_scenario_is_refused_with_the_reason() {
     let long_ago = chrono::Utc::now().date_naive() - chrono::Days::new(30);
     let output = Command::new(env!("CARGO_BIN_EXE_ileaps"))
         .args(["bench", "planning", "--today", &long_ago.to_string()])

@@ -106,6 +106,21 @@ pub fn join_slots(instance: &Instance, workshop: &crate::Current, e: usize) -> V
         .collect()
 }
 
+/// The [`join_slots`] of enquiry `e` and planned `workshop` where what
+/// lies outside the model leaves room for them together
+/// ([`room_outside_the_model`]): still a necessary condition only.
+pub fn join_slots_with_room(
+    instance: &Instance,
+    workshop: &crate::Current,
+    e: usize,
+) -> Vec<usize> {
+    let group: Vec<usize> = workshop.enquiries.iter().copied().chain([e]).collect();
+    join_slots(instance, workshop, e)
+        .into_iter()
+        .filter(|&s| room_outside_the_model(instance, s, &group))
+        .collect()
+}
+
 /// Whether what the model does not decide leaves room for enquiries
 /// `group` together in `slot`: every day of it below the daily limit
 /// ([`crate::Fixed::day_load`]), none of their cities engaged on those

@@ -20,6 +20,20 @@ pub struct Score {
     pub lateness: u64,
 }
 
+impl Score {
+    /// The objective's first two levels: enquiries served (beneficiaries
+    /// first), then workshops, moves and experts changed.
+    pub fn grouping(&self) -> (usize, usize, usize, usize, usize) {
+        (
+            self.beneficiaries_served.0,
+            self.served.0,
+            self.workshops,
+            self.moves,
+            self.experts_changed,
+        )
+    }
+}
+
 /// Whether expert `x` can run a workshop for `attendees` (enquiry
 /// indices): they list the shared language, or one every city listed.
 pub fn understood(instance: &Instance, x: usize, attendees: &[usize]) -> bool {

@@ -19,16 +19,15 @@
 
 use std::collections::BTreeSet;
 
-use crate::bound::{join_slots, room_outside_the_model};
+use crate::bound::join_slots_with_room;
 use crate::{
-    Budget, Current, Instance, Outcome, Plan, SolveError, SolveOptions, Team, optimise_with, score,
+    Budget, Instance, Outcome, Plan, SolveError, SolveOptions, Team, optimise_with, score,
     violations,
 };
 
 /// The confirmed workshops (indices into `instance.current`) that no
-/// enquiry outside a confirmed workshop could join anywhere: [`join_slots`]
-/// has none where what lies outside the model leaves room for the group
-/// ([`room_outside_the_model`]). Each has a lead, so it can be put back as
+/// enquiry outside a confirmed workshop could join anywhere
+/// ([`join_slots_with_room`] has none). Each has a lead, so it can be put back as
 /// it is. Every one of these is, in every plan, a workshop of its own
 /// enquiries alone.
 pub fn nobody_could_join(instance: &Instance) -> BTreeSet<usize> {
@@ -41,19 +40,15 @@ pub fn nobody_could_join(instance: &Instance) -> BTreeSet<usize> {
     let joiners: Vec<usize> = (0..instance.enquiries.len())
         .filter(|e| !in_confirmed.contains(e))
         .collect();
-    let could_join = |workshop: &Current, e: usize| {
-        let group: Vec<usize> = workshop.enquiries.iter().copied().chain([e]).collect();
-        join_slots(instance, workshop, e)
-            .into_iter()
-            .any(|s| room_outside_the_model(instance, s, &group))
-    };
     (0..instance.current.len())
         .filter(|&w| {
             let workshop = &instance.current[w];
             workshop.confirmed
                 && workshop.team.0.is_some()
                 && !workshop.enquiries.is_empty()
-                && !joiners.iter().any(|&e| could_join(workshop, e))
+                && joiners
+                    .iter()
+                    .all(|&e| join_slots_with_room(instance, workshop, e).is_empty())
         })
         .collect()
 }
@@ -297,23 +292,25 @@ pub fn optimise_served_and_grouping(
         }
         // The start already reaches the relaxation's optimum: it is the
         // whole one's, whatever other plan of that score the solver chose.
-        let answer = if grouping(&start_score) == grouping(&small.score) {
+        let answer = if start_score.grouping() == small.score.grouping() {
             small_start
         } else {
             small.plan.clone()
         };
         if let Some(plan) = without.lift(instance, &answer)
             && violations(instance, &plan).is_empty()
-            && grouping(&score(instance, &plan)) == without.with_them_back(instance, &small.score)
         {
-            return Ok(Some(Outcome {
-                score: score(instance, &plan),
-                plan,
-                proven: small.proven,
-                proven_levels: small.proven_levels,
-                variables: small.variables,
-                rows: small.rows,
-            }));
+            let lifted = score(instance, &plan);
+            if lifted.grouping() == without.with_them_back(instance, &small.score) {
+                return Ok(Some(Outcome {
+                    score: lifted,
+                    plan,
+                    proven: small.proven,
+                    proven_levels: small.proven_levels,
+                    variables: small.variables,
+                    rows: small.rows,
+                }));
+            }
         }
         let colliding = in_the_way_of(
             instance,
@@ -340,17 +337,6 @@ const SERVED_AND_GROUPING: SolveOptions = SolveOptions {
     levels: 2,
     from_level: 0,
 };
-
-/// A score's first two levels.
-fn grouping(score: &crate::Score) -> (usize, usize, usize, usize, usize) {
-    (
-        score.beneficiaries_served.0,
-        score.served.0,
-        score.workshops,
-        score.moves,
-        score.experts_changed,
-    )
-}
 
 /// The workshops among `left_out` that `plan` (a plan of the whole
 /// instance with them where they are) collides with: those whose days or

@@ -296,7 +296,7 @@ pub async fn received(
             },
         };
         second_ms = solving.elapsed().as_millis();
-        if up_to_grouping(&two.score) == up_to_grouping(&first.score) {
+        if two.score.grouping() == first.score.grouping() {
             (still, first, 2)
         } else {
             match last_level(
@@ -838,18 +838,6 @@ fn last_level(
     Ok((narrow, outcome))
 }
 
-/// A score's first two objective levels: enquiries served, then workshops,
-/// moves and experts changed.
-fn up_to_grouping(score: &planner::Score) -> (usize, usize, usize, usize, usize) {
-    (
-        score.beneficiaries_served.0,
-        score.served.0,
-        score.workshops,
-        score.moves,
-        score.experts_changed,
-    )
-}
-
 /// Whether `plan`, made with every planned workshop kept in place, is the
 /// optimum of the `whole` model, where they may move. It is when every new
 /// enquiry (`newcomers`) is either served and joined a planned workshop or
@@ -883,7 +871,7 @@ fn settled_without_moves(
 /// too (so of its topic and format, in every window), where the cities and
 /// participants together stay within the joint limits, nobody there is
 /// incompatible with the newcomer, and what lies outside the model leaves
-/// room for the group ([`planner::bound::room_outside_the_model`]). A
+/// room for the group ([`planner::bound::join_slots_with_room`]). A
 /// necessary condition only: the model's own workshops may still forbid
 /// the join, which the solver decides. Joining where the workshop is now
 /// needs no move, and the first stage's model had that choice already.
@@ -898,18 +886,9 @@ fn joinable_after_a_move(instance: &planner::Instance, newcomer: usize) -> Vec<u
         return Vec::new();
     }
     let joinable = |workshop: &planner::Current| {
-        let group: Vec<usize> = workshop
-            .enquiries
-            .iter()
-            .copied()
-            .chain([newcomer])
-            .collect();
-        planner::bound::join_slots(instance, workshop, newcomer)
+        planner::bound::join_slots_with_room(instance, workshop, newcomer)
             .into_iter()
-            .any(|s| {
-                workshop.alternatives.contains(&s)
-                    && planner::bound::room_outside_the_model(instance, s, &group)
-            })
+            .any(|s| workshop.alternatives.contains(&s))
     };
     (0..instance.current.len())
         .filter(|&w| joinable(&instance.current[w]))
